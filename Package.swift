@@ -1,0 +1,90 @@
+// swift-tools-version: 6.0
+// Berth: a container engine for Linux. Targets follow ../shared/ARCHITECTURE.md §3.
+import PackageDescription
+
+let package = Package(
+    name: "Berth",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "berthd", targets: ["berthd"]),
+        .executable(name: "berth", targets: ["berth"]),
+        .executable(name: "berth-shim", targets: ["berth-shim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // Pure domain: protocols, types, errors, JSON, hashing. No Glibc, no Foundation, no I/O.
+        .target(name: "BerthCore"),
+        // C: what Glibc hides, berth_spawn, the clone-to-execve container path.
+        .target(name: "CBerthLinux"),
+        // System libraries from Debian (module.modulemap + shim.h + pkg-config).
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
+        // Syscall wrappers (EINTR retry, errno -> BerthError), files, fds. No Foundation (used by the shim).
+        .target(name: "BerthOS", dependencies: ["BerthCore", "CBerthLinux"]),
+        .target(name: "BerthArchive", dependencies: ["BerthCore", "BerthOS", "CArchive", "CBerthLinux"]),
+        .target(name: "BerthCgroups", dependencies: ["BerthCore", "BerthOS"]),
+        .target(name: "BerthStorageOverlay", dependencies: ["BerthCore", "BerthOS", "BerthArchive"]),
+        .target(name: "BerthStorageVFS", dependencies: ["BerthCore", "BerthOS", "BerthArchive"]),
+        .target(name: "BerthNetworkBasic", dependencies: ["BerthCore"]),
+        .target(name: "BerthImage", dependencies: ["BerthCore", "BerthOS", "BerthArchive"]),
+        .target(name: "BerthRuntime", dependencies: [
+            "BerthCore", "BerthOS", "CBerthLinux",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "BerthAPI", dependencies: [
+            "BerthCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "BerthDaemon", dependencies: [
+            "BerthCore", "BerthOS", "BerthImage", "BerthRuntime", "BerthAPI", "BerthArchive", "BerthCgroups", "CBerthLinux",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .target(name: "BerthCLI", dependencies: [
+            "BerthCore", "BerthAPI",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "berthd", dependencies: [
+            "BerthDaemon", "BerthStorageOverlay", "BerthStorageVFS", "BerthNetworkBasic",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .executableTarget(name: "berth", dependencies: ["BerthCLI"]),
+        // The per-container shim: single-threaded, no Foundation/Dispatch/NIO, static Swift stdlib.
+        .executableTarget(
+            name: "berth-shim",
+            dependencies: ["BerthCore", "BerthOS", "BerthCgroups", "CBerthLinux", "CSeccomp"],
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+        ),
+        // Shared test helpers: temporary roots, the storage driver conformance suite.
+        .target(name: "BerthTestSupport", dependencies: ["BerthCore", "BerthOS"], path: "Tests/BerthTestSupport"),
+        .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"]),
+        .testTarget(name: "BerthOSTests", dependencies: ["BerthOS", "BerthTestSupport"]),
+        .testTarget(name: "BerthArchiveTests", dependencies: ["BerthArchive", "BerthTestSupport"]),
+        .testTarget(name: "BerthCgroupsTests", dependencies: ["BerthCgroups", "BerthTestSupport"]),
+        .testTarget(name: "BerthStorageOverlayTests", dependencies: ["BerthStorageOverlay", "BerthTestSupport"]),
+        .testTarget(name: "BerthStorageVFSTests", dependencies: ["BerthStorageVFS", "BerthTestSupport"]),
+        .testTarget(name: "BerthNetworkBasicTests", dependencies: ["BerthNetworkBasic"]),
+        .testTarget(name: "BerthImageTests", dependencies: ["BerthImage", "BerthTestSupport"]),
+        .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthTestSupport"]),
+        .testTarget(name: "BerthAPITests", dependencies: ["BerthAPI"]),
+        .testTarget(name: "BerthDaemonTests", dependencies: ["BerthDaemon", "BerthTestSupport"]),
+        .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI"]),
+        .testTarget(name: "BerthIntegrationTests", dependencies: ["BerthCore", "BerthAPI", "BerthTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,79 @@
+import BerthCore
+import BerthOS
+import CBerthLinux
+import Glibc
+
+/// Resource limits for one container's cgroup.
+public typealias CgroupResources = ShimSpec.Resources
+
+/// Creates, limits and removes one container's cgroup. One protocol over cgroup v2 and v1 (hybrid hosts like
+/// this one have v1 controllers and an empty v2 mount).
+public protocol CgroupManager: Sendable {
+    /// `v1` or `v2`.
+    var version: Int { get }
+    /// Creates the cgroup `path` (e.g. `berth/<id>`) in every controller and applies `resources`.
+    /// - Throws: `.invalidArgument` for limits the kernel refuses (e.g. a cpuset of absent CPUs).
+    func create(path: String, resources: CgroupResources) throws(BerthError)
+    /// Moves `pid` into the cgroup.
+    func attach(path: String, pid: Int32) throws(BerthError)
+    /// Whether the kernel's OOM killer killed a process of the cgroup.
+    func oomKilled(path: String) -> Bool
+    /// The pids in the cgroup.
+    func pids(path: String) -> [Int32]
+    /// Removes the cgroup (kills whatever is left first). Teardown: never throws.
+    func remove(path: String)
+}
+
+/// Picks the manager for this host: cgroup2fs at /sys/fs/cgroup is v2, anything else (tmpfs) is v1/hybrid.
+public enum Cgroups {
+    public static let root = "/sys/fs/cgroup"
+    static let cgroup2Magic: Int64 = 0x6367_7270
+
+    public static func detect(root: String = Cgroups.root) -> any CgroupManager {
+        if berth_statfs_type(root) == cgroup2Magic { return CgroupV2Manager(root: root) }
+        return CgroupV1Manager(root: root)
+    }
+
+    static func write(_ path: String, _ value: String) throws(BerthError) {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Syscall.error("open \(path)", errno: errno) }
+        defer { close(fd) }
+        let bytes = Array(value.utf8)
+        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        if n < 0 {
+            let e = errno
+            let name = FileSystem.basename(path)
+            if e == EINVAL || e == ERANGE {
+                throw BerthError(.invalidArgument, "invalid value \(value) for \(name): \(Syscall.describe(errno: e))")
+            }
+            throw Syscall.error("write \(value) to \(name)", errno: e)
+        }
+    }
+
+    static func read(_ path: String) -> String? {
+        guard let b = try? FileSystem.readFile(path) else { return nil }
+        return String(decoding: b, as: UTF8.self).trimmingSpaces
+    }
+
+    static func counter(_ text: String?, _ key: String) -> Int64 {
+        for line in (text ?? "").split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, parts[0] == key, let v = Int64(parts[1]) { return v }
+        }
+        return 0
+    }
+
+    static func pidsIn(_ file: String) -> [Int32] {
+        (read(file) ?? "").split(separator: "\n").compactMap { Int32($0) }
+    }
+
+    /// rmdir, retrying while the kernel still tears down exiting tasks (EBUSY).
+    static func removeDirectory(_ path: String, procs: String) {
+        for attempt in 0..<200 {
+            if rmdir(path) == 0 || errno == ENOENT { return }
+            if errno != EBUSY { return }
+            if attempt % 20 == 0 { for pid in pidsIn(procs) { kill(pid, SIGKILL) } }
+            usleep(5000)
+        }
+    }
+}

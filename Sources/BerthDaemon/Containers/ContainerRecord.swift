@@ -1,0 +1,82 @@
+import BerthCore
+
+/// A container as persisted in `<root>/containers/<id>/config.v2.json`: its configuration (Docker's `Config`
+/// and `HostConfig`, kept as JSON so inspect shows what was asked) and its persisted status.
+struct ContainerRecord: Sendable {
+    enum Status: String, Sendable {
+        case created, running, paused, restarting, removing, exited, dead
+    }
+
+    var id: String
+    var name: String
+    var created: Int64
+    var path: String
+    var args: [String]
+    /// The effective `Config` (image defaults merged in).
+    var config: JSONValue
+    var hostConfig: JSONValue
+    var imageID: String
+    var driver: String
+    var status: Status = .created
+    var pid: Int32 = 0
+    var exitCode: Int32 = 0
+    var error: String = ""
+    var startedAt: Int64 = 0
+    var finishedAt: Int64 = 0
+    var oomKilled: Bool = false
+    var restartCount: Int = 0
+    /// Set when the container was started at least once (`docker ps` shows `Exited` rather than `Created`).
+    var hasRun: Bool = false
+
+    var shortID: String { String(id.prefix(12)) }
+    var tty: Bool { config["Tty"]?.boolValue ?? false }
+    var autoRemove: Bool { hostConfig["AutoRemove"]?.boolValue ?? false }
+    var labels: [String: String] { config["Labels"]?.stringMap ?? [:] }
+    var networkMode: String {
+        let m = hostConfig["NetworkMode"]?.stringValue ?? ""
+        return m.isEmpty || m == "default" ? "none" : m
+    }
+    var isRunning: Bool { status == .running || status == .paused || status == .restarting }
+
+    var json: JSONValue {
+        .object([
+            ("id", .string(id)), ("name", .string(name)), ("created", .string(String(created))), ("path", .string(path)),
+            ("args", .strings(args)), ("config", config), ("hostConfig", hostConfig), ("imageID", .string(imageID)),
+            ("driver", .string(driver)), ("status", .string(status.rawValue)), ("pid", .int(pid)),
+            ("exitCode", .int(exitCode)), ("error", .string(error)), ("startedAt", .string(String(startedAt))),
+            ("finishedAt", .string(String(finishedAt))), ("oomKilled", .bool(oomKilled)),
+            ("restartCount", .int(restartCount)), ("hasRun", .bool(hasRun)),
+        ])
+    }
+
+    init(id: String, name: String, created: Int64, path: String, args: [String], config: JSONValue, hostConfig: JSONValue, imageID: String, driver: String) {
+        self.id = id
+        self.name = name
+        self.created = created
+        self.path = path
+        self.args = args
+        self.config = config
+        self.hostConfig = hostConfig
+        self.imageID = imageID
+        self.driver = driver
+    }
+
+    init(json: JSONValue) throws(BerthError) {
+        guard let id = json["id"]?.stringValue, let name = json["name"]?.stringValue else {
+            throw .internalError("corrupt container record")
+        }
+        self.init(
+            id: id, name: name, created: Int64(json["created"]?.stringValue ?? "") ?? 0, path: json["path"]?.stringValue ?? "",
+            args: json["args"]?.stringArray ?? [], config: json["config"] ?? .object([]), hostConfig: json["hostConfig"] ?? .object([]),
+            imageID: json["imageID"]?.stringValue ?? "", driver: json["driver"]?.stringValue ?? "")
+        status = Status(rawValue: json["status"]?.stringValue ?? "") ?? .exited
+        pid = Int32(json["pid"]?.intValue ?? 0)
+        exitCode = Int32(json["exitCode"]?.intValue ?? 0)
+        error = json["error"]?.stringValue ?? ""
+        startedAt = Int64(json["startedAt"]?.stringValue ?? "") ?? 0
+        finishedAt = Int64(json["finishedAt"]?.stringValue ?? "") ?? 0
+        oomKilled = json["oomKilled"]?.boolValue ?? false
+        restartCount = json["restartCount"]?.intValue ?? 0
+        hasRun = json["hasRun"]?.boolValue ?? false
+    }
+}

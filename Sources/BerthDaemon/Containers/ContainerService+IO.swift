@@ -1,0 +1,120 @@
+import BerthAPI
+import BerthArchive
+import BerthCore
+import BerthOS
+import BerthRuntime
+import Glibc
+
+extension ContainerService {
+    /// One frame of Docker's multiplexed stream: `[stream, 0, 0, 0, size (BE u32)] + payload`.
+    nonisolated static func frame(_ stream: UInt8, _ payload: [UInt8]) -> [UInt8] {
+        let n = UInt32(payload.count)
+        return [stream, 0, 0, 0, UInt8(n >> 24), UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n)] + payload
+    }
+
+    struct LogOptions: Sendable {
+        var stdout = true
+        var stderr = true
+        var follow = false
+        var timestamps = false
+        var since: Int64 = 0
+        var until: Int64 = 0
+        /// nil: all lines.
+        var tail: Int?
+    }
+
+    /// `GET /containers/{id}/logs`: the json-file log, then (with follow) new lines until the container stops.
+    nonisolated func streamLogs(id: String, tty: Bool, options: LogOptions, to writer: any StreamWriter) async {
+        let path = await logPath(id)
+        var offset = 0
+        var pendingLine: [UInt8] = []
+        var first = true
+        while true {
+            let running = await records[id]?.isRunning ?? false
+            let bytes = (try? FileSystem.readFile(path)) ?? []
+            var entries: [(stream: String, text: [UInt8], time: String, nanos: Int64)] = []
+            if bytes.count > offset {
+                var chunk = pendingLine + bytes[offset...]
+                offset = bytes.count
+                pendingLine = []
+                if let lastNewline = chunk.lastIndex(of: 0x0A) {
+                    pendingLine = Array(chunk[(lastNewline + 1)...])
+                    chunk = Array(chunk[...lastNewline])
+                } else {
+                    pendingLine = chunk
+                    chunk = []
+                }
+                for line in chunk.split(separator: 0x0A) {
+                    guard let json = try? JSONValue.parse(bytes: Array(line)), let stream = json["stream"]?.stringValue,
+                        let log = json["log"]?.stringValue else { continue }
+                    let time = json["time"]?.stringValue ?? ""
+                    entries.append((stream, Array(log.utf8), time, Clock.parseRFC3339(time) ?? 0))
+                }
+            }
+            if first, let tail = options.tail { entries = Array(entries.suffix(max(0, tail))) }
+            first = false
+            for e in entries {
+                if e.stream == "stdout" && !options.stdout || e.stream == "stderr" && !options.stderr { continue }
+                if options.since > 0, e.nanos < options.since { continue }
+                if options.until > 0, e.nanos > options.until { continue }
+                var payload = e.text
+                if options.timestamps { payload = Array((e.time + " ").utf8) + payload }
+                let out = tty ? payload : Self.frame(e.stream == "stderr" ? 2 : 1, payload)
+                do { try await writer.write(out) } catch { return }
+            }
+            // `running` was read before the file: once it is false, everything the container wrote is read.
+            if !options.follow || !running || writer.isClosed { return }
+            try? await Task.sleep(nanoseconds: 50_000_000)
+        }
+    }
+
+    /// `POST /containers/{id}/attach`: live output to the client, the client's input to the container's stdin.
+    nonisolated func attach(id: String, tty: Bool, stdin: Bool, stdout: Bool, stderr: Bool, stdinOnce: Bool, output: OutputHub, connection: any HijackedConnection) async {
+        let subscription = output.subscribe()
+        let service = self
+        let input: Task<Void, Never>? = stdin ? Task {
+            for await bytes in connection.inbound {
+                // Input may arrive before `start` has the shim running: hold it until then.
+                await service.waitForSession(id)?.send(ShimMessage.stdin, bytes)
+            }
+            // The client half-closed: with StdinOnce the container's stdin ends too.
+            if stdinOnce { await service.waitForSession(id)?.send(ShimMessage.closeStdin) }
+        } : nil
+        for await chunk in subscription {
+            if chunk.stream == .stdout && !stdout || chunk.stream == .stderr && !stderr { continue }
+            let bytes = tty ? chunk.bytes : Self.frame(chunk.stream.rawValue, chunk.bytes)
+            do { try await connection.write(bytes) } catch { break }
+        }
+        input?.cancel()
+        await connection.close()
+    }
+
+    func session(_ id: String) -> ShimSession? { runtimes[id]?.session }
+
+    /// The container's shim session, waiting while the container is created or starting; nil once it is gone
+    /// or has exited.
+    func waitForSession(_ id: String) async -> ShimSession? {
+        while true {
+            if let s = runtimes[id]?.session { return s }
+            guard let r = records[id], r.status == .created || runtimes[id]?.starting == true else { return nil }
+            if Task.isCancelled { return nil }
+            try? await Task.sleep(nanoseconds: 5_000_000)
+        }
+    }
+
+    /// `GET /containers/{id}/export`: the container's filesystem as a tar, built from the storage driver's merged
+    /// view (nothing is mounted on the host).
+    func exportTar(_ ref: String, tmpDir: String) async throws(BerthError) -> String {
+        let record = try lookup(ref)
+        let entries = try await storage.mergedTree(id: record.id)
+        try FileSystem.createDirectory(tmpDir)
+        let path = "\(tmpDir)/export-\(record.id)-\(UInt32.random(in: 0...UInt32.max)).tar"
+        let fd = try Syscall.call("open \(path)") { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
+        defer { close(fd) }
+        do { try TarWriter.write(entries: entries, to: fd) } catch {
+            unlink(path)
+            throw error
+        }
+        return path
+    }
+}

@@ -1,0 +1,265 @@
+import BerthCore
+import BerthOS
+import BerthRuntime
+import Glibc
+
+extension ContainerService {
+    // MARK: - Start
+
+    func start(_ ref: String) async throws(BerthError) {
+        var record = try lookup(ref)
+        if record.isRunning { throw BerthError(.notModified, "container already started") }
+        if record.status == .removing { throw .conflict("container \(record.id) is marked for removal and cannot be started") }
+        let spec = try await makeSpec(record)
+        var rt = runtimes[record.id] ?? Runtime()
+        rt.starting = true
+        rt.pendingExit = nil
+        runtimes[record.id] = rt
+        let id = record.id
+        let result: (ShimSession, Int32)
+        do {
+            result = try await launcher.start(spec: spec, output: rt.output) { [weak self] event in
+                Task { await self?.shimEvent(id, event) }
+            }
+        } catch {
+            runtimes[id]?.starting = false
+            guard var failed = records[id] else { throw error }
+            let code = error.code.name == "start" ? error.code.errno : 125
+            failed.exitCode = code
+            failed.error = error.message
+            failed.finishedAt = Clock.nowNanos()
+            saveQuietly(failed)
+            emit("die", failed, extra: ["exitCode": String(code)])
+            resumeWaiters(id, removed: false, code: code)
+            if failed.autoRemove { await removeQuietly(id) }
+            let message = "failed to create task for container: failed to start container process: \(error.message): unknown"
+            throw BerthError(code == 125 ? .internalError : .invalidArgument, message)
+        }
+        record = records[id] ?? record
+        record.status = .running
+        record.pid = result.1
+        record.startedAt = Clock.nowNanos()
+        record.finishedAt = 0
+        record.exitCode = 0
+        record.error = ""
+        record.oomKilled = false
+        record.hasRun = true
+        runtimes[id]?.session = result.0
+        runtimes[id]?.starting = false
+        saveQuietly(record)
+        emit("start", record)
+        if let pending = runtimes[id]?.pendingExit {
+            runtimes[id]?.pendingExit = nil
+            await shimEvent(id, pending)
+        }
+    }
+
+    /// The shim spec for a container: its root filesystem, mounts, process, security and resources.
+    func makeSpec(_ record: ContainerRecord) async throws(BerthError) -> ShimSpec {
+        let h = record.hostConfig
+        let c = record.config
+        let rootMounts = try await storage.mounts(for: record.id)
+        let state = stateDir(record.id)
+        var spec = ShimSpec(
+            id: record.id, stateDir: state, logPath: logPath(record.id), rootfs: state + "/rootfs", rootMounts: rootMounts,
+            args: [record.path] + record.args, env: c["Env"]?.stringArray ?? [],
+            cgroupPath: "\(configuration.cgroupParent)/\(record.id)")
+        let dir = recordDir(record.id)
+        spec.mounts = [
+            .init(source: dir + "/hostname", target: "/etc/hostname", type: "bind", options: ["rbind", "rprivate"]),
+            .init(source: dir + "/hosts", target: "/etc/hosts", type: "bind", options: ["rbind", "rprivate"]),
+            .init(source: dir + "/resolv.conf", target: "/etc/resolv.conf", type: "bind", options: ["rbind", "rprivate"]),
+        ]
+        for bind in h["Binds"]?.stringArray ?? [] {
+            spec.mounts.append(try Self.parseBind(bind))
+        }
+        for (target, value) in h["Tmpfs"]?.objectMembers ?? [] {
+            var options = ["nosuid", "nodev", "noexec"]
+            if let v = value.stringValue, !v.isEmpty { options = v.split(separator: ",").map(String.init) }
+            spec.mounts.append(.init(source: "tmpfs", target: target, type: "tmpfs", options: options))
+        }
+        spec.hostNetwork = record.networkMode == "host"
+        spec.hostname = c["Hostname"]?.stringValue
+        spec.readonlyRootfs = h["ReadonlyRootfs"]?.boolValue ?? false
+        spec.cwd = (c["WorkingDir"]?.stringValue).flatMap { $0.isEmpty ? nil : $0 } ?? "/"
+        spec.user = c["User"]?.stringValue ?? ""
+        spec.privileged = h["Privileged"]?.boolValue ?? false
+        spec.capabilities = try Capabilities.effective(
+            add: h["CapAdd"]?.stringArray ?? [], drop: h["CapDrop"]?.stringArray ?? [], privileged: spec.privileged)
+        spec.seccomp = spec.privileged ? .unconfined : .dockerDefault
+        for opt in h["SecurityOpt"]?.stringArray ?? [] {
+            switch try SecurityOptions.parse(opt) {
+            case .seccompUnconfined: spec.seccomp = .unconfined
+            case .seccompProfile(let p): spec.seccomp = .custom(p)
+            case .noNewPrivileges(let on): spec.noNewPrivileges = on
+            case .ignored: break
+            }
+        }
+        for u in h["Ulimits"]?.arrayValue ?? [] {
+            guard let name = u["Name"]?.stringValue else { continue }
+            spec.rlimits.append(.init(name: name, soft: UInt64(max(0, u["Soft"]?.int64Value ?? 0)), hard: UInt64(max(0, u["Hard"]?.int64Value ?? 0))))
+        }
+        spec.openStdin = c["OpenStdin"]?.boolValue ?? false
+        spec.stdinOnce = c["StdinOnce"]?.boolValue ?? false
+        var r = ShimSpec.Resources()
+        r.memory = h["Memory"]?.int64Value ?? 0
+        r.memorySwap = h["MemorySwap"]?.int64Value ?? 0
+        r.nanoCpus = h["NanoCpus"]?.int64Value ?? 0
+        r.cpuShares = h["CpuShares"]?.int64Value ?? 0
+        r.cpuQuota = h["CpuQuota"]?.int64Value ?? 0
+        r.cpuPeriod = h["CpuPeriod"]?.int64Value ?? 0
+        r.cpusetCpus = h["CpusetCpus"]?.stringValue ?? ""
+        r.cpusetMems = h["CpusetMems"]?.stringValue ?? ""
+        r.pidsLimit = h["PidsLimit"]?.int64Value ?? 0
+        r.allowAllDevices = spec.privileged
+        spec.resources = r
+        return spec
+    }
+
+    /// `-v /host:/ctr[:ro|rw]`. Named volumes arrive with issue 5; a relative source is refused.
+    static func parseBind(_ text: String) throws(BerthError) -> ShimSpec.Mount {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count >= 2, parts.count <= 3, !parts[0].isEmpty, parts[1].hasPrefix("/") else {
+            throw .invalidArgument("invalid volume specification: '\(text)'")
+        }
+        guard parts[0].hasPrefix("/") else {
+            throw .invalidArgument("invalid volume specification: '\(text)': named volumes are not supported yet")
+        }
+        guard FileSystem.exists(parts[0]) else {
+            throw .invalidArgument("invalid mount config for type \"bind\": bind source path does not exist: \(parts[0])")
+        }
+        var options = ["rbind"]
+        if parts.count == 3 {
+            for o in parts[2].split(separator: ",") {
+                switch o {
+                case "ro", "rw": options.append(String(o))
+                case "z", "Z", "rprivate", "private", "rshared", "shared", "rslave", "slave", "nocopy": break
+                default: throw .invalidArgument("invalid mode: \(o)")
+                }
+            }
+        }
+        return .init(source: parts[0], target: parts[1], type: "bind", options: options)
+    }
+
+    // MARK: - Shim events
+
+    func shimEvent(_ id: String, _ event: ShimSession.Event) async {
+        if runtimes[id]?.starting == true {
+            runtimes[id]?.pendingExit = event
+            return
+        }
+        let status: ExitStatus
+        switch event {
+        case .started: return
+        case .exited(let s): status = s
+        case .failed(let code, let message): status = ExitStatus(exitCode: code, oomKilled: false, finishedAt: Clock.nowNanos(), error: message)
+        case .lost:
+            let file = "\(stateDir(id))/exit.json"
+            if let bytes = try? FileSystem.readFile(file), let json = try? JSONValue.parse(bytes: bytes), let s = try? ExitStatus(json: json) {
+                status = s
+            } else {
+                status = ExitStatus(exitCode: 137, oomKilled: false, finishedAt: Clock.nowNanos(), error: "shim exited unexpectedly")
+            }
+        }
+        await recordExit(id, status)
+    }
+
+    func recordExit(_ id: String, _ status: ExitStatus) async {
+        guard var record = records[id], record.isRunning else { return }
+        runtimes[id]?.session?.close()
+        runtimes[id]?.session = nil
+        record.status = .exited
+        record.pid = 0
+        record.exitCode = status.exitCode
+        record.oomKilled = status.oomKilled
+        record.finishedAt = status.finishedAt > 0 ? status.finishedAt : Clock.nowNanos()
+        record.error = status.error
+        saveQuietly(record)
+        if status.oomKilled { emit("oom", record) }
+        emit("die", record, extra: ["exitCode": String(status.exitCode)])
+        resumeWaiters(id, removed: false, code: status.exitCode)
+        if record.autoRemove { await removeQuietly(id) }
+    }
+
+    // MARK: - Stop, kill, restart
+
+    func stop(_ ref: String, timeout: Int?, signal: String?) async throws(BerthError) {
+        let record = try lookup(ref)
+        guard record.isRunning, let session = runtimes[record.id]?.session else {
+            throw BerthError(.notModified, "container already stopped")
+        }
+        let sigName = signal.flatMap { $0.isEmpty ? nil : $0 } ?? record.config["StopSignal"]?.stringValue ?? "SIGTERM"
+        let sig = (try? Signals.parse(sigName)) ?? SIGTERM
+        let seconds = timeout ?? record.config["StopTimeout"]?.intValue ?? 10
+        session.signal(sig)
+        if seconds < 0 {
+            _ = await waitStopped(record.id, seconds: .infinity)
+            return
+        }
+        if await waitStopped(record.id, seconds: Double(seconds)) { emitStop(record.id); return }
+        session.signal(SIGKILL)
+        if !(await waitStopped(record.id, seconds: 10)) {
+            throw .internalError("container \(record.id) did not stop after SIGKILL")
+        }
+        emitStop(record.id)
+    }
+
+    private func emitStop(_ id: String) {
+        if let r = records[id] { emit("stop", r) }
+    }
+
+    func kill(_ ref: String, signal: String?) async throws(BerthError) {
+        let record = try lookup(ref)
+        let sig = try Signals.parse(signal.flatMap { $0.isEmpty ? nil : $0 } ?? "KILL")
+        guard record.isRunning, let session = runtimes[record.id]?.session else {
+            throw .conflict("Cannot kill container: \(ref): Container \(record.id) is not running")
+        }
+        session.signal(sig)
+        emit("kill", record, extra: ["signal": String(sig)])
+        if sig == SIGKILL { _ = await waitStopped(record.id, seconds: 10) }
+    }
+
+    func restart(_ ref: String, timeout: Int?, signal: String?) async throws(BerthError) {
+        let record = try lookup(ref)
+        if record.isRunning {
+            do { try await stop(record.id, timeout: timeout, signal: signal) } catch where error.code == .notModified {}
+        }
+        try await start(record.id)
+        if let r = records[record.id] { emit("restart", r) }
+    }
+
+    // MARK: - Remove
+
+    func remove(_ ref: String, force: Bool) async throws(BerthError) {
+        let record = try lookup(ref)
+        if record.status == .removing { throw .conflict("removal of container \(record.id) is already in progress") }
+        if record.isRunning {
+            guard force else {
+                throw .conflict("You cannot remove a running container \(record.id). Stop the container before attempting removal or force remove")
+            }
+            runtimes[record.id]?.session?.signal(SIGKILL)
+            if !(await waitStopped(record.id, seconds: 10)) {
+                throw .internalError("could not kill running container \(record.id), cannot remove")
+            }
+        }
+        await removeQuietly(record.id)
+    }
+
+    /// Removes a stopped container: record marked `removing` first, so a crash mid-way finishes at restart.
+    func removeQuietly(_ id: String) async {
+        guard var record = records[id] else { return }
+        if record.status == .removing, runtimes[id] == nil { return }
+        record.status = .removing
+        saveQuietly(record)
+        do { try await storage.remove(id: id) } catch where error.code != .notFound {
+            logger.error("failed to remove container layer", metadata: [LogKey.container: "\(id)", LogKey.error: "\(error.message)"])
+        } catch {}
+        try? FileSystem.removeTree(stateDir(id))
+        try? FileSystem.removeTree(recordDir(id))
+        records[id] = nil
+        runtimes[id]?.output.shutdown()
+        runtimes[id] = nil
+        emit("destroy", record)
+        resumeWaiters(id, removed: true, code: record.exitCode)
+    }
+}

@@ -1,0 +1,152 @@
+import BerthCore
+import BerthOS
+
+extension ContainerService {
+    /// `GET /containers/{id}/json`.
+    func inspect(_ ref: String) async throws(BerthError) -> JSONValue {
+        let r = try lookup(ref)
+        let dir = recordDir(r.id)
+        let time = { (n: Int64) -> JSONValue in .string(n == 0 ? "0001-01-01T00:00:00Z" : Clock.rfc3339Nano(n)) }
+        var state: JSONValue = .object([
+            ("Status", .string(r.status.rawValue)), ("Running", .bool(r.isRunning)), ("Paused", .bool(r.status == .paused)),
+            ("Restarting", .bool(r.status == .restarting)), ("OOMKilled", .bool(r.oomKilled)), ("Dead", .bool(r.status == .dead)),
+            ("Pid", .int(r.pid)), ("ExitCode", .int(r.exitCode)), ("Error", .string(r.error)),
+            ("StartedAt", time(r.startedAt)), ("FinishedAt", time(r.finishedAt)),
+        ])
+        if r.status == .removing { state["Status"] = .string("removing") }
+        let metadata = await storage.metadata(id: r.id)
+        var hostConfig = r.hostConfig
+        for key in ["Binds", "CapAdd", "CapDrop", "Dns", "DnsSearch", "ExtraHosts", "SecurityOpt", "Ulimits"] where hostConfig[key] == nil {
+            hostConfig[key] = .null
+        }
+        for key in ["Memory", "MemorySwap", "NanoCpus", "CpuShares", "CpuPeriod", "CpuQuota"] where hostConfig[key] == nil {
+            hostConfig[key] = .int(0)
+        }
+        for key in ["Privileged", "ReadonlyRootfs", "AutoRemove", "PublishAllPorts"] where hostConfig[key] == nil {
+            hostConfig[key] = .bool(false)
+        }
+        if hostConfig["RestartPolicy"] == nil { hostConfig["RestartPolicy"] = .object([("Name", .string("no")), ("MaximumRetryCount", .int(0))]) }
+        if hostConfig["PidsLimit"] == nil { hostConfig["PidsLimit"] = .null }
+        let network = r.networkMode
+        return .object([
+            ("Id", .string(r.id)),
+            ("Created", .string(Clock.rfc3339Nano(r.created))),
+            ("Path", .string(r.path)),
+            ("Args", .strings(r.args)),
+            ("State", state),
+            ("Image", .string(r.imageID)),
+            ("ResolvConfPath", .string(dir + "/resolv.conf")),
+            ("HostnamePath", .string(dir + "/hostname")),
+            ("HostsPath", .string(dir + "/hosts")),
+            ("LogPath", .string(logPath(r.id))),
+            ("Name", .string("/" + r.name)),
+            ("RestartCount", .int(r.restartCount)),
+            ("Driver", .string(r.driver)),
+            ("Platform", .string("linux")),
+            ("MountLabel", .string("")),
+            ("ProcessLabel", .string("")),
+            ("AppArmorProfile", .string("")),
+            ("ExecIDs", .null),
+            ("HostConfig", hostConfig),
+            ("GraphDriver", .object([("Name", .string(r.driver)), ("Data", .map(metadata))])),
+            ("Mounts", .array([])),
+            ("Config", r.config),
+            ("NetworkSettings", .object([
+                ("Bridge", .string("")), ("SandboxID", .string("")), ("HairpinMode", .bool(false)),
+                ("LinkLocalIPv6Address", .string("")), ("LinkLocalIPv6PrefixLen", .int(0)), ("Ports", .object([])),
+                ("SandboxKey", .string(r.isRunning && network != "host" ? "/proc/\(r.pid)/ns/net" : "")),
+                ("Gateway", .string("")), ("IPAddress", .string("")), ("IPPrefixLen", .int(0)), ("MacAddress", .string("")),
+                ("Networks", .object([(network, .object([
+                    ("IPAMConfig", .null), ("Links", .null), ("Aliases", .null), ("NetworkID", .string(network)),
+                    ("EndpointID", .string("")), ("Gateway", .string("")), ("IPAddress", .string("")), ("IPPrefixLen", .int(0)),
+                    ("IPv6Gateway", .string("")), ("GlobalIPv6Address", .string("")), ("GlobalIPv6PrefixLen", .int(0)),
+                    ("MacAddress", .string("")), ("DriverOpts", .null),
+                ]))])),
+            ])),
+        ])
+    }
+
+    /// `GET /containers/json`: running ones, or all with `all`; Docker's filters.
+    func list(all: Bool, limit: Int?, filters: [String: [String]]) throws(BerthError) -> JSONValue {
+        for key in filters.keys where !["id", "name", "label", "status", "ancestor", "exited", "before", "since", "network", "volume", "health", "is-task", "expose", "publish"].contains(key) {
+            throw .invalidArgument("invalid filter '\(key)'")
+        }
+        var rows = self.all()
+        if let statuses = filters["status"] {
+            for s in statuses where !["created", "restarting", "running", "removing", "paused", "exited", "dead"].contains(s) {
+                throw .invalidArgument("invalid filter 'status=\(s)'")
+            }
+        }
+        let showAll = all || filters["status"] != nil || filters["exited"] != nil
+        rows = rows.filter { r in
+            if !showAll, !r.isRunning { return false }
+            if let ids = filters["id"], !ids.contains(where: { r.id.hasPrefix($0) }) { return false }
+            if let names = filters["name"], !names.contains(where: { r.name.contains($0.hasPrefix("/") ? String($0.dropFirst()) : $0) }) { return false }
+            if let statuses = filters["status"], !statuses.contains(r.status.rawValue) { return false }
+            if let codes = filters["exited"], !(r.status == .exited && codes.contains(String(r.exitCode))) { return false }
+            if let labels = filters["label"] {
+                for l in labels {
+                    let kv = l.split(separator: "=", maxSplits: 1).map(String.init)
+                    guard let v = r.labels[kv[0]] else { return false }
+                    if kv.count == 2, v != kv[1] { return false }
+                }
+            }
+            if let ancestors = filters["ancestor"] {
+                let image = r.config["Image"]?.stringValue ?? ""
+                if !ancestors.contains(where: { $0 == image || r.imageID.hasPrefix($0) || r.imageID.dropFirst(7).hasPrefix($0) || (image + ":latest") == $0 || image == $0 + ":latest" }) { return false }
+            }
+            if let nets = filters["network"], !nets.contains(r.networkMode) { return false }
+            return true
+        }
+        if let limit, limit > 0 { rows = Array(rows.prefix(limit)) }
+        return .array(rows.map { r in
+            .object([
+                ("Id", .string(r.id)),
+                ("Names", .strings(["/" + r.name])),
+                ("Image", .string(r.config["Image"]?.stringValue ?? r.imageID)),
+                ("ImageID", .string(r.imageID)),
+                ("Command", .string(([r.path] + r.args).map { $0.contains(" ") ? "\"\($0)\"" : $0 }.joined(separator: " "))),
+                ("Created", .int(r.created / 1_000_000_000)),
+                ("Ports", .array([])),
+                ("Labels", .map(r.labels)),
+                ("State", .string(r.status.rawValue)),
+                ("Status", .string(Self.statusText(r))),
+                ("HostConfig", .object([("NetworkMode", .string(r.networkMode))])),
+                ("NetworkSettings", .object([("Networks", .object([(r.networkMode, .object([("NetworkID", .string(r.networkMode)), ("IPAddress", .string(""))]))]))])),
+                ("Mounts", .array([])),
+            ])
+        })
+    }
+
+    /// `Up 2 seconds`, `Exited (0) 3 minutes ago`, `Created` — as `docker ps` shows.
+    static func statusText(_ r: ContainerRecord) -> String {
+        let now = Clock.nowNanos()
+        switch r.status {
+        case .running: return "Up " + humanDuration(now - r.startedAt)
+        case .paused: return "Up " + humanDuration(now - r.startedAt) + " (Paused)"
+        case .restarting: return "Restarting (\(r.exitCode)) " + humanDuration(now - r.finishedAt) + " ago"
+        case .removing: return "Removal In Progress"
+        case .dead: return "Dead"
+        case .created: return r.hasRun || r.finishedAt > 0 ? "Exited (\(r.exitCode)) " + humanDuration(now - r.finishedAt) + " ago" : "Created"
+        case .exited: return "Exited (\(r.exitCode)) " + humanDuration(now - r.finishedAt) + " ago"
+        }
+    }
+
+    /// Go's `units.HumanDuration`.
+    static func humanDuration(_ nanos: Int64) -> String {
+        let s = max(0, nanos / 1_000_000_000)
+        if s < 1 { return "Less than a second" }
+        if s == 1 { return "1 second" }
+        if s < 60 { return "\(s) seconds" }
+        let m = s / 60
+        if m == 1 { return "About a minute" }
+        if m < 60 { return "\(m) minutes" }
+        let h = Int(Double(s) / 3600 + 0.5)
+        if h == 1 { return "About an hour" }
+        if h < 48 { return "\(h) hours" }
+        if h < 24 * 7 * 2 { return "\(h / 24) days" }
+        if h < 24 * 30 * 2 { return "\(h / 24 / 7) weeks" }
+        if h < 24 * 365 * 2 { return "\(h / 24 / 30) months" }
+        return "\(h / 24 / 365) years"
+    }
+}

@@ -1,0 +1,131 @@
+import BerthCore
+import BerthImage
+import BerthOS
+
+/// Image operations of the API: list, inspect, tag, delete (checking the containers that use an image), import.
+struct ImageService: Sendable {
+    let store: ImageStore
+    let containers: ContainerService
+    let events: EventBus
+
+    func summary(_ r: ImageRecord) -> JSONValue {
+        let created = Clock.parseRFC3339(r.config["created"]?.stringValue ?? "") ?? 0
+        return .object([
+            ("Id", .string(r.id)), ("ParentId", .string("")), ("RepoTags", .strings(r.repoTags)),
+            ("RepoDigests", .array([])), ("Created", .int(created / 1_000_000_000)), ("Size", .int(r.size)),
+            ("SharedSize", .int(-1)), ("VirtualSize", .int(r.size)), ("Labels", .map(r.containerConfig["Labels"]?.stringMap ?? [:])),
+            ("Containers", .int(-1)),
+        ])
+    }
+
+    func list(all: Bool, filters: [String: [String]]) async throws(BerthError) -> JSONValue {
+        for key in filters.keys where !["reference", "dangling", "label", "before", "since"].contains(key) {
+            throw .invalidArgument("invalid filter '\(key)'")
+        }
+        var rows = await store.all()
+        if let dangling = filters["dangling"]?.first {
+            rows = rows.filter { ($0.repoTags.isEmpty) == (dangling == "true" || dangling == "1") }
+        } else if !all {
+            // Untagged images are hidden only when they are intermediate; Berth has none, so all show.
+        }
+        if let refs = filters["reference"] {
+            rows = rows.filter { r in r.repoTags.contains { tag in refs.contains { Self.glob($0, tag) || Self.glob($0, String(tag.split(separator: ":").first ?? "")) } } }
+        }
+        if let labels = filters["label"] {
+            rows = rows.filter { r in
+                let l = r.containerConfig["Labels"]?.stringMap ?? [:]
+                return labels.allSatisfy { f in
+                    let kv = f.split(separator: "=", maxSplits: 1).map(String.init)
+                    guard let v = l[kv[0]] else { return false }
+                    return kv.count == 1 || v == kv[1]
+                }
+            }
+        }
+        return .array(rows.map(summary))
+    }
+
+    /// Shell-style `*` matching for `reference` filters.
+    static func glob(_ pattern: String, _ text: String) -> Bool {
+        let p = Array(pattern), t = Array(text)
+        func m(_ i: Int, _ j: Int) -> Bool {
+            if i == p.count { return j == t.count }
+            if p[i] == "*" { return (j...t.count).contains { m(i + 1, $0) } }
+            return j < t.count && (p[i] == "?" || p[i] == t[j]) && m(i + 1, j + 1)
+        }
+        return m(0, 0)
+    }
+
+    func inspect(_ ref: String) async throws(BerthError) -> JSONValue {
+        let r = try await store.resolve(ref)
+        var config = r.containerConfig
+        for key in ["Hostname", "Domainname", "User", "WorkingDir"] where config[key] == nil { config[key] = .string("") }
+        for key in ["Env", "Cmd", "Entrypoint", "Labels", "OnBuild", "Volumes", "ExposedPorts"] where config[key] == nil { config[key] = .null }
+        let comment: JSONValue = .string(r.config["history"]?.arrayValue?.last?["comment"]?.stringValue ?? "")
+        let graphData: JSONValue = .map(await store.storage.metadata(id: r.topLayer ?? ""))
+        let graph: JSONValue = .object([("Name", .string(store.storage.name)), ("Data", graphData)])
+        let rootfs: JSONValue = .object([("Type", .string("layers")), ("Layers", r.config["rootfs"]?["diff_ids"] ?? .array([]))])
+        let metadata: JSONValue = .object([("LastTagTime", .string(Clock.rfc3339Nano(r.lastTagTime)))])
+        var o: JSONValue = .object([])
+        o["Id"] = .string(r.id)
+        o["RepoTags"] = .strings(r.repoTags)
+        o["RepoDigests"] = .array([])
+        o["Parent"] = .string("")
+        o["Comment"] = comment
+        o["Created"] = r.config["created"] ?? .string("")
+        o["DockerVersion"] = .string("")
+        o["Author"] = r.config["author"] ?? .string("")
+        o["Config"] = config
+        o["Architecture"] = r.config["architecture"] ?? .string("amd64")
+        o["Os"] = r.config["os"] ?? .string("linux")
+        o["Size"] = .int(r.size)
+        o["VirtualSize"] = .int(r.size)
+        o["GraphDriver"] = graph
+        o["RootFS"] = rootfs
+        o["Metadata"] = metadata
+        return o
+    }
+
+    func tag(_ source: String, repo: String, tag: String?) async throws(BerthError) {
+        let record = try await store.resolve(source)
+        guard !repo.isEmpty else { throw .invalidArgument("repository name must have at least one component") }
+        let ref = try ImageReference(parsing: tag.flatMap { $0.isEmpty ? nil : "\(repo):\($0)" } ?? repo)
+        try await store.tag(id: record.id, reference: ref)
+        events.publish(type: "image", action: "tag", id: record.id, attributes: ["name": ref.description])
+    }
+
+    /// `DELETE /images/{name}` with Docker's conflict rules.
+    func delete(_ ref: String, force: Bool) async throws(BerthError) -> JSONValue {
+        let record = try await store.resolve(ref)
+        let users = await containers.usesImage(record.id)
+        var result: [JSONValue] = []
+        let byName = (try? ImageReference(parsing: ref)).map { record.repoTags.contains($0.description) } ?? false
+        if byName, let name = try? ImageReference(parsing: ref).description, record.repoTags.count > 1 {
+            _ = try await store.untag(name)
+            events.publish(type: "image", action: "untag", id: record.id, attributes: ["name": name])
+            return .array([.object([("Untagged", .string(name))])])
+        }
+        if let running = users.first(where: { $0.isRunning }) {
+            throw .conflict("conflict: unable to delete \(record.hex.prefix(12)) (cannot be forced) - image is being used by running container \(running.shortID)")
+        }
+        if !byName, record.repoTags.count > 1, !force {
+            throw .conflict("conflict: unable to delete \(record.hex.prefix(12)) (must be forced) - image is referenced in multiple repositories")
+        }
+        if let user = users.first, !force {
+            if byName {
+                throw .conflict("conflict: unable to remove repository reference \"\(ref)\" (must force) - container \(user.shortID) is using its referenced image \(record.hex.prefix(12))")
+            }
+            throw .conflict("conflict: unable to delete \(record.hex.prefix(12)) (must be forced) - image is being used by stopped container \(user.shortID)")
+        }
+        for name in record.repoTags {
+            _ = try await store.untag(name)
+            result.append(.object([("Untagged", .string(name))]))
+            events.publish(type: "image", action: "untag", id: record.id, attributes: ["name": name])
+        }
+        if users.isEmpty {
+            try await store.delete(id: record.id)
+            result.append(.object([("Deleted", .string(record.id))]))
+            events.publish(type: "image", action: "delete", id: record.id, attributes: [:])
+        }
+        return .array(result)
+    }
+}

@@ -1,0 +1,114 @@
+import BerthAPI
+import BerthCore
+import BerthOS
+import Glibc
+
+enum ContainerRoutes {
+    static func register(_ t: inout Router.RouteTable, _ d: Daemon) {
+        let c = d.containers
+        t.add("POST", "/containers/create") { req in
+            let body = try Routes.jsonBody(req, required: true)
+            let (id, warnings) = try await c.create(name: req.query("name"), body: body)
+            return .json(.object([("Id", .string(id)), ("Warnings", .strings(warnings))]), status: 201)
+        }
+        t.add("GET", "/containers/json") { req in
+            .json(try await c.list(all: req.bool("all"), limit: try req.int("limit"), filters: try req.filters()))
+        }
+        t.add("GET", "/containers/{id}/json") { req in .json(try await c.inspect(req.param("id"))) }
+        t.add("POST", "/containers/{id}/start") { req in
+            try await c.start(req.param("id"))
+            return .noContent()
+        }
+        t.add("POST", "/containers/{id}/stop") { req in
+            try await c.stop(req.param("id"), timeout: try req.int("t") ?? req.int("timeout"), signal: req.query("signal"))
+            return .noContent()
+        }
+        t.add("POST", "/containers/{id}/restart") { req in
+            try await c.restart(req.param("id"), timeout: try req.int("t") ?? req.int("timeout"), signal: req.query("signal"))
+            return .noContent()
+        }
+        t.add("POST", "/containers/{id}/kill") { req in
+            try await c.kill(req.param("id"), signal: req.query("signal"))
+            return .noContent()
+        }
+        t.add("DELETE", "/containers/{id}") { req in
+            try await c.remove(req.param("id"), force: req.bool("force"))
+            return .noContent()
+        }
+        t.add("POST", "/containers/{id}/wait") { req in
+            let record = try await c.lookup(req.param("id"))
+            let condition = req.query("condition").flatMap { $0.isEmpty ? nil : $0 } ?? "not-running"
+            guard ["not-running", "next-exit", "removed"].contains(condition) else {
+                throw BerthError.invalidArgument("invalid condition: \"\(condition)\"")
+            }
+            // Headers go out at once: `docker run` waits for them before it starts the container.
+            return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: .stream { writer in
+                let code = await withTaskGroup(of: Int32?.self) { group in
+                    group.addTask { await c.wait(record.id, condition: condition) }
+                    group.addTask { await writer.waitClosed(); return nil }
+                    let first = await group.next() ?? nil
+                    group.cancelAll()
+                    return first
+                }
+                guard let code else { return }
+                let body: JSONValue = .object([("StatusCode", .int(code)), ("Error", .null)])
+                try? await writer.write(Array((body.serialized + "\n").utf8))
+            })
+        }
+        t.add("GET", "/containers/{id}/logs") { req in
+            let record = try await c.lookup(req.param("id"))
+            var o = ContainerService.LogOptions()
+            o.stdout = req.bool("stdout")
+            o.stderr = req.bool("stderr")
+            guard o.stdout || o.stderr else {
+                throw BerthError.invalidArgument("You must choose at least one stream")
+            }
+            o.follow = req.bool("follow")
+            o.timestamps = req.bool("timestamps")
+            o.since = try SystemRoutes.parseTime(req.query("since")) ?? 0
+            o.until = try SystemRoutes.parseTime(req.query("until")) ?? 0
+            if let tail = req.query("tail"), tail != "all", !tail.isEmpty {
+                guard let n = Int(tail) else { throw BerthError.invalidArgument("invalid tail value: \(tail)") }
+                o.tail = n < 0 ? nil : n
+            }
+            let tty = record.tty
+            let contentType = tty || req.apiVersion < APIVersion(1, 42) ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"
+            let options = o
+            return HTTPResponse(status: 200, headers: [("Content-Type", contentType)], body: .stream { writer in
+                await c.streamLogs(id: record.id, tty: tty, options: options, to: writer)
+            })
+        }
+        t.add("POST", "/containers/{id}/attach") { req in
+            let record = try await c.lookup(req.param("id"))
+            guard let output = await c.output(for: record.id) else { throw BerthError.conflict("container \(record.id) is being removed") }
+            let tty = record.tty
+            let stdin = req.bool("stdin") && (record.config["OpenStdin"]?.boolValue ?? false)
+            let stdout = req.bool("stdout")
+            let stderr = req.bool("stderr")
+            let once = record.config["StdinOnce"]?.boolValue ?? false
+            let contentType = tty || req.apiVersion < APIVersion(1, 42) ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"
+            return HTTPResponse(status: 101, headers: [("Content-Type", contentType)], body: .hijack { conn in
+                await c.attach(id: record.id, tty: tty, stdin: stdin, stdout: stdout, stderr: stderr, stdinOnce: once, output: output, connection: conn)
+            })
+        }
+        t.add("POST", "/containers/{id}/resize") { req in
+            _ = try await c.lookup(req.param("id"))
+            return HTTPResponse(status: 200)
+        }
+        t.add("GET", "/containers/{id}/export") { req in
+            let path = try await c.exportTar(req.param("id"), tmpDir: d.configuration.root + "/tmp")
+            return HTTPResponse(status: 200, headers: [("Content-Type", "application/x-tar")], body: .stream { writer in
+                defer { unlink(path) }
+                let fd = open(path, O_RDONLY | O_CLOEXEC)
+                guard fd >= 0 else { return }
+                defer { close(fd) }
+                var buf = [UInt8](repeating: 0, count: 1 << 16)
+                while true {
+                    let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                    if n <= 0 { return }
+                    do { try await writer.write(Array(buf[0..<n])) } catch { return }
+                }
+            })
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import BerthAPI
+import BerthCore
+import BerthImage
+import BerthOS
+import Glibc
+
+enum ImageRoutes {
+    static func register(_ t: inout Router.RouteTable, _ d: Daemon) {
+        let images = d.images
+        t.add("GET", "/images/json") { req in .json(try await images.list(all: req.bool("all"), filters: try req.filters())) }
+        t.add("GET", "/images/{name*}/json") { req in .json(try await images.inspect(req.param("name"))) }
+        t.add("POST", "/images/{name*}/tag") { req in
+            try await images.tag(req.param("name"), repo: req.query("repo") ?? "", tag: req.query("tag"))
+            return HTTPResponse(status: 201)
+        }
+        t.add("DELETE", "/images/{name*}") { req in .json(try await images.delete(req.param("name"), force: req.bool("force"))) }
+        t.add("POST", "/images/create") { req in
+            if let src = req.query("fromSrc") { return try await importImage(req, d, source: src) }
+            let from = req.query("fromImage") ?? ""
+            let tag = req.query("tag").flatMap { $0.isEmpty ? nil : $0 }
+            let name = tag.map { "\(from):\($0)" } ?? from
+            // Pulling from registries comes with the registry client; until then a pull is a clear 404.
+            throw BerthError.notFound("pull access denied for \(name): pulling from registries is not supported by this berthd yet (No such image: \(name))")
+        }
+    }
+
+    /// `docker import`: the body is the tar; `repo` may carry `name:tag`.
+    static func importImage(_ req: HTTPRequest, _ d: Daemon, source: String) async throws(BerthError) -> HTTPResponse {
+        guard source == "-" else { throw .invalidArgument("importing from a URL is not supported: \(source)") }
+        var reference: ImageReference? = nil
+        if let repo = req.query("repo"), !repo.isEmpty {
+            let tag = req.query("tag").flatMap { $0.isEmpty ? nil : $0 }
+            reference = try ImageReference(parsing: tag.map { "\(repo):\($0)" } ?? repo)
+        }
+        let changes = req.query["changes"] ?? []
+        for line in changes { var scratch: JSONValue = .object([]); try ConfigChanges.apply(line, to: &scratch) }
+        let tmp = d.configuration.root + "/tmp"
+        try FileSystem.createDirectory(tmp)
+        let path = "\(tmp)/import-\(Identifier.random().prefix(16)).tar"
+        try FileSystem.writeFile(path, req.body, mode: 0o600)
+        let message = req.query("message") ?? ""
+        let ref = reference
+        return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: .stream { writer in
+            defer { unlink(path) }
+            do {
+                let record = try await ImageImporter(store: d.images.store).importTar(path: path, reference: ref, changes: changes, message: message)
+                d.events.publish(type: "image", action: "import", id: record.id, attributes: ref.map { ["name": $0.description] } ?? [:])
+                try? await writer.write(Array((JSONValue.object([("status", .string(record.id))]).serialized + "\n").utf8))
+            } catch let error as BerthError {
+                try? await writer.write(Routes.streamError(error.message))
+            } catch {
+                try? await writer.write(Routes.streamError("\(error)"))
+            }
+        })
+    }
+}

@@ -1,0 +1,50 @@
+import BerthCore
+import BerthOS
+import Glibc
+
+/// Content-addressed blobs under `<root>/content/blobs/sha256/<hex>`: manifests, configs, layer tars.
+/// Every blob is verified against its digest when it is stored.
+public struct ContentStore: Sendable {
+    public let root: String
+
+    public init(root: String) throws(BerthError) {
+        self.root = root + "/content/blobs/sha256"
+        try FileSystem.createDirectory(self.root)
+        try FileSystem.createDirectory(root + "/content/tmp")
+    }
+
+    public func path(hex: String) -> String { "\(root)/\(hex)" }
+
+    public func exists(hex: String) -> Bool { FileSystem.exists(path(hex: hex)) }
+
+    /// Stores `bytes` and returns their digest (`sha256:<hex>`).
+    @discardableResult
+    public func put(_ bytes: [UInt8]) throws(BerthError) -> String {
+        let hex = SHA256.hash(bytes)
+        if !exists(hex: hex) { try FileSystem.writeFileAtomic(path(hex: hex), bytes) }
+        return "sha256:" + hex
+    }
+
+    /// Moves the file at `source` in as the blob `hex`, after checking its digest.
+    public func adopt(file source: String, hex: String, verify: Bool = true) throws(BerthError) {
+        if verify {
+            var h = SHA256()
+            let bytes = try FileSystem.readFile(source)
+            h.update(bytes)
+            guard h.finalizeHex() == hex else { throw .invalidArgument("digest mismatch for blob sha256:\(hex)") }
+        }
+        if exists(hex: hex) {
+            unlink(source)
+            return
+        }
+        try Syscall.call("rename blob") { rename(source, path(hex: hex)) }
+    }
+
+    public func read(hex: String) throws(BerthError) -> [UInt8] {
+        let bytes = try FileSystem.readFile(path(hex: hex))
+        guard SHA256.hash(bytes) == hex else { throw .internalError("blob sha256:\(hex) is corrupt") }
+        return bytes
+    }
+
+    public func remove(hex: String) { unlink(path(hex: hex)) }
+}

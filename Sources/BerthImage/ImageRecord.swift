@@ -1,0 +1,46 @@
+import BerthCore
+
+/// An image as the daemon keeps it: its config (the OCI image config JSON), its layers in the storage driver,
+/// and the names that point at it.
+public struct ImageRecord: Sendable {
+    /// `sha256:<hex>` of the config blob.
+    public var id: String
+    /// The OCI image config (`architecture`, `os`, `config`, `rootfs.diff_ids`, `history`, …).
+    public var config: JSONValue
+    /// Storage layer IDs (chain IDs), bottom first.
+    public var layers: [String]
+    public var repoTags: [String]
+    public var size: Int64
+    /// Nanoseconds since the epoch of the last tag.
+    public var lastTagTime: Int64
+
+    public init(id: String, config: JSONValue, layers: [String], repoTags: [String], size: Int64, lastTagTime: Int64) {
+        self.id = id
+        self.config = config
+        self.layers = layers
+        self.repoTags = repoTags
+        self.size = size
+        self.lastTagTime = lastTagTime
+    }
+
+    public var topLayer: String? { layers.last }
+    public var hex: String { String(id.dropFirst(7)) }
+    /// The container config part (`Env`, `Cmd`, `Entrypoint`, …).
+    public var containerConfig: JSONValue { config["config"] ?? .object([]) }
+
+    public var json: JSONValue {
+        .object([
+            ("id", .string(id)), ("config", config), ("layers", .strings(layers)), ("repoTags", .strings(repoTags)),
+            ("size", .int(size)), ("lastTagTime", .string(String(lastTagTime))),
+        ])
+    }
+
+    public init(json: JSONValue) throws(BerthError) {
+        guard let id = json["id"]?.stringValue, let config = json["config"] else {
+            throw .internalError("corrupt image record")
+        }
+        self.init(
+            id: id, config: config, layers: json["layers"]?.stringArray ?? [], repoTags: json["repoTags"]?.stringArray ?? [],
+            size: json["size"]?.int64Value ?? 0, lastTagTime: Int64(json["lastTagTime"]?.stringValue ?? "") ?? 0)
+    }
+}

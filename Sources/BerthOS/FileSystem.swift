@@ -1,0 +1,162 @@
+import BerthCore
+import CBerthLinux
+import Glibc
+
+/// File and directory operations without Foundation (the shim uses them too).
+public enum FileSystem {
+    public static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0
+    }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    public static func readFile(_ path: String) throws(BerthError) -> [UInt8] {
+        let fd = try Syscall.call("open \(path)") { open(path, O_RDONLY | O_CLOEXEC) }
+        defer { close(fd) }
+        return try readAll(fd: fd, what: path)
+    }
+
+    public static func readAll(fd: Int32, what: String) throws(BerthError) -> [UInt8] {
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = try Syscall.call("read \(what)") { chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
+            if n == 0 { break }
+            out.append(contentsOf: chunk[0..<n])
+        }
+        return out
+    }
+
+    public static func readText(_ path: String) throws(BerthError) -> String {
+        String(decoding: try readFile(path), as: UTF8.self)
+    }
+
+    /// Writes `bytes` to `path` (truncating), without fsync.
+    public static func writeFile(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(BerthError) {
+        let fd = try Syscall.call("open \(path)") { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
+        defer { close(fd) }
+        try writeAll(fd: fd, bytes, what: path)
+    }
+
+    public static func writeFile(_ path: String, _ text: String, mode: mode_t = 0o644) throws(BerthError) {
+        try writeFile(path, Array(text.utf8), mode: mode)
+    }
+
+    public static func writeAll(fd: Int32, _ bytes: [UInt8], what: String) throws(BerthError) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = try Syscall.call("write \(what)") {
+                bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            }
+            offset += n
+        }
+    }
+
+    /// Writes atomically: a temporary file in the same directory, fsync, rename over `path`, fsync the directory.
+    /// A crash leaves either the old file or the new one, never a torn one.
+    public static func writeFileAtomic(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(BerthError) {
+        let tmp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        do {
+            let fd = try Syscall.call("open \(tmp)") { open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode) }
+            defer { close(fd) }
+            try writeAll(fd: fd, bytes, what: tmp)
+            try Syscall.call("fsync \(tmp)") { fsync(fd) }
+        } catch {
+            unlink(tmp)
+            throw error
+        }
+        do {
+            try Syscall.call("rename \(tmp)") { rename(tmp, path) }
+        } catch {
+            unlink(tmp)
+            throw error
+        }
+        syncDirectory(of: path)
+    }
+
+    public static func writeFileAtomic(_ path: String, _ text: String, mode: mode_t = 0o644) throws(BerthError) {
+        try writeFileAtomic(path, Array(text.utf8), mode: mode)
+    }
+
+    /// fsyncs the directory holding `path`, so a rename or unlink in it is durable.
+    public static func syncDirectory(of path: String) {
+        let dir = parent(of: path)
+        let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 {
+            fsync(fd)
+            close(fd)
+        }
+    }
+
+    public static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        if slash == path.startIndex { return "/" }
+        return String(path[..<slash])
+    }
+
+    public static func basename(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+
+    /// `mkdir -p`.
+    public static func createDirectory(_ path: String, mode: mode_t = 0o755) throws(BerthError) {
+        if isDirectory(path) { return }
+        let p = parent(of: path)
+        if p != path, p != "/", p != "." { try createDirectory(p, mode: mode) }
+        if mkdir(path, mode) != 0, errno != EEXIST { throw Syscall.error("mkdir \(path)", errno: errno) }
+    }
+
+    /// Names in a directory, without `.` and `..`.
+    public static func list(_ path: String) throws(BerthError) -> [String] {
+        guard let dir = opendir(path) else { throw Syscall.error("opendir \(path)", errno: errno) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != ".", name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// `rm -rf`: never follows symlinks, does not cross into mount points it cannot remove.
+    public static func removeTree(_ path: String) throws(BerthError) {
+        var st = stat()
+        if lstat(path, &st) != 0 {
+            if errno == ENOENT { return }
+            throw Syscall.error("lstat \(path)", errno: errno)
+        }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            // A directory we cannot write into (0555) would refuse unlink of its children.
+            if st.st_mode & 0o700 != 0o700 { chmod(path, st.st_mode | 0o700) }
+            for name in try list(path) { try removeTree(path + "/" + name) }
+            if rmdir(path) != 0, errno != ENOENT { throw Syscall.error("rmdir \(path)", errno: errno) }
+        } else if unlink(path) != 0, errno != ENOENT {
+            throw Syscall.error("unlink \(path)", errno: errno)
+        }
+    }
+
+    /// Total bytes of regular files under `path` (hard links counted once per walk).
+    public static func diskUsage(_ path: String) -> Int64 {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return 0 }
+        if (st.st_mode & S_IFMT) != S_IFDIR { return (st.st_mode & S_IFMT) == S_IFREG ? Int64(st.st_size) : 0 }
+        var total: Int64 = 0
+        for name in (try? list(path)) ?? [] { total += diskUsage(path + "/" + name) }
+        return total
+    }
+}
+
+extension String {
+    /// A string from a NUL-terminated C buffer (without the deprecated array form of `init(cString:)`).
+    public init(nulTerminated buffer: [CChar]) {
+        let end = buffer.firstIndex(of: 0) ?? buffer.count
+        self = String(decoding: buffer[0..<end].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

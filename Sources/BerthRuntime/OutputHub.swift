@@ -1,0 +1,71 @@
+import Synchronization
+
+/// Fans a container's live output out to attached clients. Each subscriber gets an ordered stream that ends
+/// after the container's last output.
+public final class OutputHub: Sendable {
+    public enum Stream: UInt8, Sendable {
+        case stdin = 0
+        case stdout = 1
+        case stderr = 2
+    }
+
+    public struct Chunk: Sendable {
+        public let stream: Stream
+        public let bytes: [UInt8]
+    }
+
+    struct State {
+        var subscribers: [Int: AsyncStream<Chunk>.Continuation] = [:]
+        var next = 0
+        var closed = false
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// A new subscription; it finishes when the hub closes (the container exited) or is cancelled.
+    public func subscribe() -> AsyncStream<Chunk> {
+        let (stream, continuation) = AsyncStream<Chunk>.makeStream()
+        let key: Int? = state.withLock { s in
+            if s.closed { return nil }
+            let k = s.next
+            s.next += 1
+            s.subscribers[k] = continuation
+            return k
+        }
+        guard let key else {
+            continuation.finish()
+            return stream
+        }
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.state.withLock { $0.subscribers.removeValue(forKey: key) }
+        }
+        return stream
+    }
+
+    func publish(_ bytes: [UInt8], stream: Stream) {
+        let subscribers = state.withLock { Array($0.subscribers.values) }
+        for c in subscribers { c.yield(Chunk(stream: stream, bytes: bytes)) }
+    }
+
+    /// Ends every current subscription (the container's run ended); later subscribers wait for the next run.
+    public func close() {
+        finishAll(permanently: false)
+    }
+
+    /// Ends every subscription for good (the container is removed).
+    public func shutdown() {
+        finishAll(permanently: true)
+    }
+
+    private func finishAll(permanently: Bool) {
+        let subscribers = state.withLock { s -> [AsyncStream<Chunk>.Continuation] in
+            if permanently { s.closed = true }
+            let all = Array(s.subscribers.values)
+            s.subscribers.removeAll()
+            return all
+        }
+        for c in subscribers { c.finish() }
+    }
+}

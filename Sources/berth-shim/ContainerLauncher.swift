@@ -1,0 +1,148 @@
+import BerthCore
+import BerthOS
+import CBerthLinux
+import Glibc
+
+/// Turns a `ShimSpec` into the C `berth_container_config`. The C strings and arrays live as long as the shim
+/// (which exits when the container does), so they are allocated once and never freed.
+struct ContainerLauncher {
+    let spec: ShimSpec
+    let seccompFilter: [UInt8]
+
+    init(spec: ShimSpec) throws(BerthError) {
+        self.spec = spec
+        switch spec.privileged ? .unconfined : spec.seccomp {
+        case .unconfined:
+            seccompFilter = []
+        case .dockerDefault:
+            seccompFilter = try SeccompCompiler.compile(
+                SeccompProfile.dockerDefault.resolved(capabilities: Set(spec.capabilities), kernelVersion: Self.kernelRelease()))
+        case .custom(let profile):
+            seccompFilter = try SeccompCompiler.compile(profile.resolved(capabilities: Set(spec.capabilities), kernelVersion: Self.kernelRelease()))
+        }
+    }
+
+    /// `uname -r`, for the profile's `minKernel` conditions (as Docker evaluates them).
+    static func kernelRelease() -> String? {
+        var u = utsname()
+        guard uname(&u) == 0 else { return nil }
+        return withUnsafePointer(to: &u.release) { $0.withMemoryRebound(to: CChar.self, capacity: 65) { String(cString: $0) } }
+    }
+
+    static func cString(_ s: String) -> UnsafePointer<CChar> { UnsafePointer(strdup(s)!) }
+
+    static func cStrings(_ a: [String]) -> UnsafePointer<UnsafePointer<CChar>?> {
+        let p = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: a.count + 1)
+        for (i, s) in a.enumerated() { p[i] = cString(s) }
+        p[a.count] = nil
+        return UnsafePointer(p)
+    }
+
+    static let rlimitNumbers: [String: Int32] = [
+        "cpu": 0, "fsize": 1, "data": 2, "stack": 3, "core": 4, "rss": 5, "nproc": 6, "nofile": 7, "memlock": 8,
+        "as": 9, "locks": 10, "sigpending": 11, "msgqueue": 12, "nice": 13, "rtprio": 14, "rttime": 15,
+    ]
+
+    /// A root mount (overlay or bind of a vfs directory) as a C mount entry targeting the rootfs.
+    static func rootEntry(_ m: MountSpec, rootfs: String) -> berth_mount_entry {
+        var e = berth_mount_entry()
+        e.target = cString(rootfs)
+        e.options = Int32(BERTH_MOUNT_MKDIR)
+        if m.isBind {
+            e.source = cString(m.source)
+            e.flags = BERTH_MS_BIND | BERTH_MS_REC
+        } else {
+            e.source = cString(m.source)
+            e.fstype = cString(m.type)
+            e.data = cString(m.options.joined(separator: ","))
+        }
+        return e
+    }
+
+    /// A container mount (bind, tmpfs) as a C mount entry targeting a path inside the container.
+    static func entry(_ m: ShimSpec.Mount) -> berth_mount_entry {
+        var e = berth_mount_entry()
+        e.target = cString(m.target)
+        var flags: UInt = 0
+        var data: [String] = []
+        var options: Int32 = 0
+        for o in m.options {
+            switch o {
+            case "ro": flags |= BERTH_MS_RDONLY
+            case "nosuid": flags |= BERTH_MS_NOSUID
+            case "nodev": flags |= BERTH_MS_NODEV
+            case "noexec": flags |= BERTH_MS_NOEXEC
+            case "rw", "bind", "rbind", "private", "rprivate": break
+            default: data.append(o)
+            }
+        }
+        if m.type == "bind" {
+            e.source = cString(m.source)
+            flags |= BERTH_MS_BIND | (m.options.contains("bind") ? 0 : BERTH_MS_REC)
+            options |= Int32(FileSystem.isDirectory(m.source) ? BERTH_MOUNT_MKDIR : BERTH_MOUNT_MKFILE)
+            if flags & BERTH_MS_RDONLY != 0 {
+                options |= Int32(BERTH_MOUNT_RO_REMOUNT)
+            }
+        } else {
+            e.source = cString(m.source.isEmpty ? m.type : m.source)
+            e.fstype = cString(m.type)
+            options |= Int32(BERTH_MOUNT_MKDIR)
+            if !data.isEmpty { e.data = cString(data.joined(separator: ",")) }
+        }
+        e.flags = flags
+        e.options = options
+        return e
+    }
+
+    /// Calls `body` with a filled config whose stdio is the given fds.
+    func withConfig(stdin: Int32, stdout: Int32, stderr: Int32, _ body: (UnsafePointer<berth_container_config>) -> Int32) -> Int32 {
+        var cfg = berth_container_config()
+        var flags = BERTH_CLONE_NEWNS | BERTH_CLONE_NEWPID | BERTH_CLONE_NEWIPC | BERTH_CLONE_NEWUTS
+        if !spec.hostNetwork { flags |= BERTH_CLONE_NEWNET }
+        cfg.clone_flags = flags
+        cfg.rootfs = Self.cString(spec.rootfs)
+        let roots = UnsafeMutablePointer<berth_mount_entry>.allocate(capacity: max(1, spec.rootMounts.count))
+        for (i, m) in spec.rootMounts.enumerated() { roots[i] = Self.rootEntry(m, rootfs: spec.rootfs) }
+        cfg.root_mounts = UnsafePointer(roots)
+        cfg.n_root_mounts = Int32(spec.rootMounts.count)
+        cfg.readonly_rootfs = spec.readonlyRootfs ? 1 : 0
+        let mounts = UnsafeMutablePointer<berth_mount_entry>.allocate(capacity: max(1, spec.mounts.count))
+        for (i, m) in spec.mounts.enumerated() { mounts[i] = Self.entry(m) }
+        cfg.mounts = UnsafePointer(mounts)
+        cfg.n_mounts = Int32(spec.mounts.count)
+        cfg.setup_dev = 1
+        cfg.privileged = spec.privileged ? 1 : 0
+        cfg.masked_paths = Self.cStrings(spec.privileged ? [] : spec.maskedPaths)
+        cfg.readonly_paths = Self.cStrings(spec.privileged ? [] : spec.readonlyPaths)
+        cfg.hostname = spec.hostname.map(Self.cString)
+        cfg.loopback_up = spec.hostNetwork ? 0 : 1
+        cfg.argv = Self.cStrings(spec.args)
+        cfg.envp = Self.cStrings(spec.env)
+        cfg.cwd = Self.cString(spec.cwd.isEmpty ? "/" : spec.cwd)
+        cfg.user = Self.cString(spec.user)
+        cfg.set_home = 1
+        cfg.capabilities = Capabilities.mask(spec.capabilities)
+        cfg.no_new_privs = spec.noNewPrivileges ? 1 : 0
+        if !seccompFilter.isEmpty {
+            let filter = UnsafeMutableRawPointer.allocate(byteCount: seccompFilter.count, alignment: 8)
+            seccompFilter.withUnsafeBytes { filter.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            cfg.seccomp_filter = UnsafeRawPointer(filter)
+            cfg.seccomp_filter_len = seccompFilter.count / 8
+        }
+        let limits = UnsafeMutablePointer<berth_rlimit>.allocate(capacity: max(1, spec.rlimits.count))
+        var n: Int32 = 0
+        for r in spec.rlimits {
+            guard let number = Self.rlimitNumbers[r.name] else { continue }
+            limits[Int(n)] = berth_rlimit(resource: number, soft: r.soft, hard: r.hard)
+            n += 1
+        }
+        cfg.rlimits = UnsafePointer(limits)
+        cfg.n_rlimits = n
+        cfg.stdin_fd = stdin
+        cfg.stdout_fd = stdout
+        cfg.stderr_fd = stderr
+        // A container dies with its shim: nobody else could report its exit (ARCHITECTURE: one shim per container).
+        cfg.keep_pdeathsig = 1
+        return withUnsafePointer(to: &cfg) { body($0) }
+    }
+}

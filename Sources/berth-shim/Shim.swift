@@ -1,0 +1,138 @@
+import BerthCgroups
+import BerthCore
+import BerthOS
+import CBerthLinux
+import Glibc
+
+/// Supervises one container: cgroup, start, stdio to log and daemon connections, exit status.
+final class Shim {
+    let spec: ShimSpec
+    let cgroups: any CgroupManager
+    /// Daemon connections: the socketpair from the spawn, then any daemon that reconnects via shim.sock.
+    var connections: [Connection] = []
+    var listenFD: Int32 = -1
+    var log: LogWriter?
+
+    final class Connection {
+        let fd: Int32
+        var inbox: [UInt8] = []
+        init(fd: Int32) { self.fd = fd }
+    }
+
+    init(stateDir: String, daemonFD: Int32) throws(BerthError) {
+        let text = try FileSystem.readFile(stateDir + "/spec.json")
+        spec = try ShimSpec(json: JSONValue.parse(bytes: text))
+        cgroups = Cgroups.detect()
+        connections.append(Connection(fd: daemonFD))
+        _ = fcntl(daemonFD, F_SETFD, FD_CLOEXEC)
+    }
+
+    /// Forks so the real shim is re-parented away from the daemon (which reaps the short-lived parent), letting
+    /// containers outlive a daemon restart.
+    func detach() {
+        let pid = fork()
+        if pid < 0 { ShimLog.fatal("berth-shim: fork: \(Syscall.describe(errno: errno))") }
+        if pid > 0 { exit(0) }
+        _ = berth_set_child_subreaper()
+    }
+
+    /// Starts the container and supervises it until it exits.
+    /// - Returns: the shim's own exit code (0; failures are reported to the daemon).
+    func run() -> Int32 {
+        let pidFile = spec.stateDir + "/shim.pid"
+        try? FileSystem.writeFileAtomic(pidFile, String(getpid()))
+        let started: (pid: Int32, pidfd: Int32, stdin: Int32, stdout: Int32, stderr: Int32)
+        do {
+            log = try LogWriter(path: spec.logPath)
+            listenFD = try listen(path: spec.stateDir + "/shim.sock")
+            started = try startContainer()
+        } catch {
+            fail(class: 125, message: error.message)
+            return 0
+        }
+        supervise(pid: started.pid, pidfd: started.pidfd, stdin: started.stdin, stdout: started.stdout, stderr: started.stderr)
+        return 0
+    }
+
+    // MARK: - Start
+
+    func startContainer() throws(BerthError) -> (pid: Int32, pidfd: Int32, stdin: Int32, stdout: Int32, stderr: Int32) {
+        try cgroups.create(path: spec.cgroupPath, resources: spec.resources)
+        var out = [Int32](repeating: -1, count: 2)
+        var err = [Int32](repeating: -1, count: 2)
+        var inp = [Int32](repeating: -1, count: 2)
+        do throws(BerthError) {
+            try Syscall.call("pipe") { berth_pipe_cloexec(&out) }
+            try Syscall.call("pipe") { berth_pipe_cloexec(&err) }
+            if spec.openStdin { try Syscall.call("pipe") { berth_pipe_cloexec(&inp) } }
+            let launcher = try ContainerLauncher(spec: spec)
+            var container = berth_container()
+            let rc = launcher.withConfig(stdin: inp[0], stdout: out[1], stderr: err[1]) { cfg in
+                berth_container_start(cfg, &container)
+            }
+            if rc < 0 { throw Syscall.error("clone container", errno: -rc) }
+            do throws(BerthError) {
+                try cgroups.attach(path: spec.cgroupPath, pid: container.pid)
+            } catch {
+                kill(container.pid, SIGKILL)
+                waitpid(container.pid, nil, 0)
+                throw error
+            }
+            var message = [CChar](repeating: 0, count: 1024)
+            let cls = berth_container_resume(container.sync_fd, &message, message.count)
+            close(container.sync_fd)
+            if cls != 0 {
+                waitpid(container.pid, nil, 0)
+                throw BerthError(.init("start", errno: cls), String(nulTerminated: message))
+            }
+            for fd in [out[1], err[1], inp[0]] where fd >= 0 { close(fd) }
+            return (container.pid, container.pidfd, inp[1], out[0], err[0])
+        } catch {
+            for fd in out + err + inp where fd >= 0 { close(fd) }
+            cgroups.remove(path: spec.cgroupPath)
+            throw error
+        }
+    }
+
+    /// Reports a failed start to the daemon and records it as the container's exit.
+    func fail(class cls: Int32, message: String) {
+        var code = cls
+        if code == 125, message.hasPrefix("exec: ") { code = 127 }
+        let status = ExitStatus(exitCode: code, oomKilled: false, finishedAt: Clock.nowNanos(), error: message)
+        try? FileSystem.writeFileAtomic(spec.stateDir + "/exit.json", status.json.serialized)
+        broadcast(ShimMessage.failed, Array("\(code) \(message)".utf8))
+        unlink(spec.stateDir + "/shim.sock")
+    }
+
+    func listen(path: String) throws(BerthError) -> Int32 {
+        unlink(path)
+        let fd = try Syscall.call("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            close(fd)
+            throw .invalidArgument("socket path too long: \(path)")
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { p in
+            for (i, b) in bytes.enumerated() { p[i] = b }
+        }
+        let len = socklen_t(MemoryLayout<sockaddr_un>.size)
+        try Syscall.call("bind \(path)") {
+            withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        }
+        chmod(path, 0o600)
+        try Syscall.call("listen") { Glibc.listen(fd, 8) }
+        return fd
+    }
+
+    // MARK: - Messages
+
+    func broadcast(_ type: UInt8, _ payload: [UInt8]) {
+        let frame = ShimMessage.frame(type, payload)
+        for c in connections {
+            // Blocking write: the daemon reads promptly; a dead daemon gives EPIPE (SIGPIPE is ignored).
+            if (try? FileSystem.writeAll(fd: c.fd, frame, what: "daemon")) == nil { shutdown(c.fd, Int32(SHUT_RDWR)) }
+        }
+    }
+}

@@ -1,0 +1,4 @@
+import Testing
+@testable import BerthAPI
+
+struct BerthAPITestsPlaceholder {}
