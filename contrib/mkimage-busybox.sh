@@ -12,7 +12,7 @@ if LC_ALL=C ldd "$busybox" 2>&1 | grep -q '=>'; then
 fi
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-mkdir -p "$dir/bin" "$dir/etc" "$dir/root" "$dir/tmp" "$dir/var/tmp" "$dir/home" "$dir/proc" "$dir/sys" "$dir/dev" \
+mkdir -p "$dir/bin" "$dir/etc" "$dir/root" "$dir/tmp" "$dir/mnt" "$dir/var/tmp" "$dir/home" "$dir/proc" "$dir/sys" "$dir/dev" \
          "$dir/usr/bin" "$dir/usr/sbin" "$dir/sbin"
 chmod 1777 "$dir/tmp" "$dir/var/tmp"
 chmod 700 "$dir/root"

@@ -6,6 +6,10 @@ public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     case number(Double)
+    /// An integer that fits in 64 bits, kept exact: nanosecond timestamps and byte counts go past the 53 bits
+    /// a `Double` holds. The parser makes one for every number without a fraction or an exponent, and it equals
+    /// the `number` of the same value.
+    case integer(Int64)
     case string(String)
     case array([JSONValue])
     case object([(String, JSONValue)])
@@ -15,6 +19,8 @@ public enum JSONValue: Sendable, Equatable {
         case (.null, .null): return true
         case (.bool(let a), .bool(let b)): return a == b
         case (.number(let a), .number(let b)): return a == b
+        case (.integer(let a), .integer(let b)): return a == b
+        case (.integer(let a), .number(let b)), (.number(let b), .integer(let a)): return Int64(exactly: b) == a
         case (.string(let a), .string(let b)): return a == b
         case (.array(let a), .array(let b)): return a == b
         case (.object(let a), .object(let b)):
@@ -61,10 +67,21 @@ public enum JSONValue: Sendable, Equatable {
         .object(m.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })
     }
 
-    public static func int<T: BinaryInteger>(_ n: T) -> JSONValue { .number(Double(n)) }
+    public static func int<T: BinaryInteger>(_ n: T) -> JSONValue {
+        if let exact = Int64(exactly: n) { return .integer(exact) }
+        return .number(Double(n))
+    }
 
     public var int64Value: Int64? {
+        if case .integer(let n) = self { return n }
         if case .number(let n) = self, n.rounded() == n, abs(n) < 9.2e18 { return Int64(n) }
+        return nil
+    }
+
+    /// A number of either kind as a `Double` (integers past 2^53 are rounded).
+    public var doubleValue: Double? {
+        if case .integer(let n) = self { return Double(n) }
+        if case .number(let n) = self { return n }
         return nil
     }
 
@@ -74,11 +91,13 @@ public enum JSONValue: Sendable, Equatable {
     }
 
     public var intValue: Int? {
+        if case .integer(let n) = self { return Int(exactly: n) }
         if case .number(let n) = self, n.rounded() == n, abs(n) < 9.2e18 { return Int(n) }
         return nil
     }
 
     public var uint64Value: UInt64? {
+        if case .integer(let n) = self { return UInt64(exactly: n) }
         if case .number(let n) = self, n >= 0, n.rounded() == n, n < 1.8e19 { return UInt64(n) }
         return nil
     }
@@ -123,6 +142,7 @@ extension JSONValue {
             } else {
                 out += "\(n)"
             }
+        case .integer(let n): out += String(n)
         case .string(let s): JSONValue.writeString(s, to: &out)
         case .array(let items):
             out += "["
@@ -340,6 +360,8 @@ private struct JSONParser {
                     let low = try parseHex4()
                     if low >= 0xDC00, low < 0xE000 {
                         code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    } else {
+                        index -= 6  // not a low surrogate: the high one is U+FFFD, the escape stands alone
                     }
                 }
                 let scalar = Unicode.Scalar(code) ?? "\u{FFFD}"
@@ -362,6 +384,10 @@ private struct JSONParser {
             index += 1
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
+        // Integers stay exact; anything with a fraction, an exponent or past Int64 is a Double.
+        if !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), let exact = Int64(text) {
+            return .integer(exact)
+        }
         guard !text.isEmpty, let value = Double(text) else {
             index = start
             throw error("unexpected character")

@@ -108,7 +108,11 @@ public enum FileSystem {
         if isDirectory(path) { return }
         let p = parent(of: path)
         if p != path, p != "/", p != "." { try createDirectory(p, mode: mode) }
-        if mkdir(path, mode) != 0, errno != EEXIST { throw Syscall.error("mkdir \(path)", errno: errno) }
+        if mkdir(path, mode) != 0 {
+            let e = errno
+            // EEXIST is fine for a directory made meanwhile, not for a file in the way (as `mkdir -p`).
+            if e != EEXIST || !isDirectory(path) { throw Syscall.error("mkdir \(path)", errno: e) }
+        }
     }
 
     /// Names in a directory, without `.` and `..`.
@@ -144,11 +148,28 @@ public enum FileSystem {
 
     /// Total bytes of regular files under `path` (hard links counted once per walk).
     public static func diskUsage(_ path: String) -> Int64 {
+        var seen: Set<Inode> = []
+        return diskUsage(path, seen: &seen)
+    }
+
+    private struct Inode: Hashable {
+        let device: UInt64
+        let inode: UInt64
+    }
+
+    private static func diskUsage(_ path: String, seen: inout Set<Inode>) -> Int64 {
         var st = stat()
         guard lstat(path, &st) == 0 else { return 0 }
-        if (st.st_mode & S_IFMT) != S_IFDIR { return (st.st_mode & S_IFMT) == S_IFREG ? Int64(st.st_size) : 0 }
+        let type = st.st_mode & S_IFMT
+        if type == S_IFREG {
+            if st.st_nlink > 1, !seen.insert(Inode(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))).inserted {
+                return 0
+            }
+            return Int64(st.st_size)
+        }
+        guard type == S_IFDIR else { return 0 }
         var total: Int64 = 0
-        for name in (try? list(path)) ?? [] { total += diskUsage(path + "/" + name) }
+        for name in (try? list(path)) ?? [] { total += diskUsage(path + "/" + name, seen: &seen) }
         return total
     }
 }

@@ -105,6 +105,10 @@ public struct ShimLauncher: Sendable {
         let gate = EventGate(onEvent: onEvent)
         let session = ShimSession(containerID: id, output: output) { gate.deliver($0) }
         let channel: Channel
+        // Connect through /proc/self/fd/N so a deep state directory never exceeds sun_path's 108 bytes.
+        let dirFD = open(stateDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dirFD >= 0 else { return nil }
+        defer { close(dirFD) }
         do {
             channel = try await ClientBootstrap(group: group)
                 .channelInitializer { channel in
@@ -113,7 +117,7 @@ public struct ShimLauncher: Sendable {
                         try channel.pipeline.syncOperations.addHandler(ShimFrameHandler(session: session))
                     }
                 }
-                .connect(unixDomainSocketPath: stateDir + "/shim.sock").get()
+                .connect(unixDomainSocketPath: "/proc/self/fd/\(dirFD)/shim.sock").get()
         } catch {
             return nil
         }

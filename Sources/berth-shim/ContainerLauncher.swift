@@ -29,6 +29,15 @@ struct ContainerLauncher {
         return withUnsafePointer(to: &u.release) { $0.withMemoryRebound(to: CChar.self, capacity: 65) { String(cString: $0) } }
     }
 
+    /// The shim's own permitted capability set (`CapPrm` of /proc/self/status).
+    static func permittedCapabilities() -> UInt64 {
+        guard let text = try? FileSystem.readText("/proc/self/status") else { return ~0 }
+        for line in text.split(separator: "\n") where line.hasPrefix("CapPrm:") {
+            return UInt64(line.dropFirst(7).trimmingSpaces, radix: 16) ?? ~0
+        }
+        return ~0
+    }
+
     static func cString(_ s: String) -> UnsafePointer<CChar> { UnsafePointer(strdup(s)!) }
 
     static func cStrings(_ a: [String]) -> UnsafePointer<UnsafePointer<CChar>?> {
@@ -121,7 +130,9 @@ struct ContainerLauncher {
         cfg.cwd = Self.cString(spec.cwd.isEmpty ? "/" : spec.cwd)
         cfg.user = Self.cString(spec.user)
         cfg.set_home = 1
-        cfg.capabilities = Capabilities.mask(spec.capabilities)
+        // Never ask for a capability the shim itself lacks (a host without CAP_SYS_RESOURCE, say): capset would
+        // refuse the whole set.
+        cfg.capabilities = Capabilities.mask(spec.capabilities) & Self.permittedCapabilities()
         cfg.no_new_privs = spec.noNewPrivileges ? 1 : 0
         if !seccompFilter.isEmpty {
             let filter = UnsafeMutableRawPointer.allocate(byteCount: seccompFilter.count, alignment: 8)

@@ -47,7 +47,7 @@ final class Shim {
             listenFD = try listen(path: spec.stateDir + "/shim.sock")
             started = try startContainer()
         } catch {
-            fail(class: 125, message: error.message)
+            fail(class: error.code.name == "start" ? error.code.errno : 125, message: error.message)
             return 0
         }
         supervise(pid: started.pid, pidfd: started.pidfd, stdin: started.stdin, stdout: started.stdout, stderr: started.stderr)
@@ -104,12 +104,19 @@ final class Shim {
         unlink(spec.stateDir + "/shim.sock")
     }
 
+    /// Binds `path` through `/proc/self/fd/N/NAME`, so a deep state directory never hits the 108-byte limit of
+    /// `sun_path`.
     func listen(path: String) throws(BerthError) -> Int32 {
         unlink(path)
+        let dirFD = try Syscall.call("open \(FileSystem.parent(of: path))") {
+            open(FileSystem.parent(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        }
+        defer { close(dirFD) }
+        let shortPath = "/proc/self/fd/\(dirFD)/\(FileSystem.basename(path))"
         let fd = try Syscall.call("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
+        let bytes = Array(shortPath.utf8)
         guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
             close(fd)
             throw .invalidArgument("socket path too long: \(path)")

@@ -106,6 +106,7 @@ public struct APIClient: Sendable {
     }
 
     /// Like `call`, but throws the daemon's `{"message"}` for any status >= 400.
+    @discardableResult
     public func checked(_ method: String, _ path: String, query: [(String, String)] = [], headers: [(String, String)] = [], body: [UInt8]? = nil) throws(BerthError) -> Response {
         let r = try call(method, path, query: query, headers: headers, body: body)
         try Self.check(r.status, r.body)

@@ -46,7 +46,7 @@ public final class Router: Sendable {
             while n >= 1 {
                 if let tail = match(rest, parts.dropFirst(n)) {
                     var params = tail
-                    params[name] = parts.prefix(n).joined(separator: "/")
+                    params[name] = parts.prefix(n).joined(separator: "/").removingPercentEncoding
                     return params
                 }
                 n -= 1

@@ -27,18 +27,20 @@ public enum Capabilities {
         return full
     }
 
-    /// The effective set after Docker's rules: start from the default set (or all when privileged), apply
-    /// `--cap-add` then `--cap-drop` (`ALL` allowed in either).
+    /// The effective set after moby's rules (`TweakCapabilities`): privileged gets all; `--cap-add ALL` gets all
+    /// but the drops; `--cap-drop ALL` gets only the adds; otherwise the default set without the drops, plus the
+    /// adds (so a capability both added and dropped is kept, as in moby).
     public static func effective(add: [String], drop: [String], privileged: Bool) throws(BerthError) -> [String] {
         if privileged { return all }
         let adds = try add.map { (s: String) throws(BerthError) in try normalize(s) }
         let drops = try drop.map { (s: String) throws(BerthError) in try normalize(s) }
-        var set: [String] = drops.contains("ALL") ? [] : dockerDefault
-        if drops.contains("ALL") {
-            set = adds.contains("ALL") ? all : adds
+        let set: [String]
+        if adds.contains("ALL") {
+            set = all.filter { !drops.contains($0) }
+        } else if drops.contains("ALL") {
+            set = adds
         } else {
-            if adds.contains("ALL") { set = all } else { for a in adds where !set.contains(a) { set.append(a) } }
-            set.removeAll { drops.contains($0) }
+            set = dockerDefault.filter { !drops.contains($0) } + adds
         }
         return all.filter { set.contains($0) }
     }

@@ -112,7 +112,7 @@ public struct ShimSpec: Sendable, Equatable {
 extension ShimSpec {
     public var json: JSONValue {
         func strings(_ a: [String]) -> JSONValue { .array(a.map { .string($0) }) }
-        func num(_ n: Int64) -> JSONValue { .number(Double(n)) }
+        func num(_ n: Int64) -> JSONValue { .int(n) }
         let seccompJSON: JSONValue
         switch seccomp {
         case .unconfined: seccompJSON = .string("unconfined")
@@ -145,7 +145,7 @@ extension ShimSpec {
             ("noNewPrivileges", .bool(noNewPrivileges)),
             ("seccomp", seccompJSON),
             ("rlimits", .array(rlimits.map {
-                .object([("name", .string($0.name)), ("soft", .number(Double($0.soft))), ("hard", .number(Double($0.hard)))])
+                .object([("name", .string($0.name)), ("soft", .int($0.soft)), ("hard", .int($0.hard))])
             })),
             ("maskedPaths", strings(maskedPaths)),
             ("readonlyPaths", strings(readonlyPaths)),

@@ -13,7 +13,7 @@ public enum Identifier {
     /// Whether `s` is a valid container name: `[a-zA-Z0-9][a-zA-Z0-9_.-]+` (Docker's rule).
     public static func isValidName(_ s: String) -> Bool {
         let chars = Array(s.utf8)
-        guard chars.count >= 2 || (chars.count == 1), let first = chars.first else { return false }
+        guard chars.count >= 2, let first = chars.first else { return false }
         func alnum(_ c: UInt8) -> Bool {
             (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122)
         }

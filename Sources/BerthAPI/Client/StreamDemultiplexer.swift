@@ -1,0 +1,61 @@
+/// Splits Docker's multiplexed attach/logs stream into its frames.
+///
+/// Each frame is an 8-byte header (byte 0: 0 stdin, 1 stdout, 2 stderr, 3 system error; bytes 1–3 zero;
+/// bytes 4–7 the payload length, big-endian) followed by the payload (moby `pkg/stdcopy`). Bytes arrive in
+/// arbitrary pieces, so the decoder keeps a partial frame until the rest comes. Used when the container has no
+/// TTY; with a TTY the stream is raw and needs no decoding.
+public struct StreamDemultiplexer: Sendable {
+    /// One decoded frame.
+    public struct Frame: Sendable, Equatable {
+        public var stream: UInt8
+        public var payload: [UInt8]
+
+        public init(stream: UInt8, payload: [UInt8]) {
+            self.stream = stream
+            self.payload = payload
+        }
+    }
+
+    public static let stdin: UInt8 = 0
+    public static let stdout: UInt8 = 1
+    public static let stderr: UInt8 = 2
+    public static let systemError: UInt8 = 3
+
+    private var buffer: [UInt8] = []
+    private var start = 0
+
+    public init() {}
+
+    /// True when a partial frame is waiting for more bytes (a stream that ends here was cut short).
+    public var hasPartialFrame: Bool { start < buffer.count }
+
+    /// Adds bytes and returns every frame they complete, in order.
+    public mutating func feed(_ bytes: some Collection<UInt8>) -> [Frame] {
+        buffer.append(contentsOf: bytes)
+        var frames: [Frame] = []
+        while buffer.count - start >= 8 {
+            let length =
+                Int(buffer[start + 4]) << 24 | Int(buffer[start + 5]) << 16 | Int(buffer[start + 6]) << 8
+                | Int(buffer[start + 7])
+            guard buffer.count - start - 8 >= length else { break }
+            let payloadStart = start + 8
+            frames.append(Frame(stream: buffer[start], payload: Array(buffer[payloadStart..<payloadStart + length])))
+            start = payloadStart + length
+        }
+        if start == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            start = 0
+        } else if start > 65536 {
+            buffer.removeFirst(start)
+            start = 0
+        }
+        return frames
+    }
+
+    /// Encodes one frame (for tests and for servers).
+    public static func encode(stream: UInt8, _ payload: [UInt8]) -> [UInt8] {
+        let n = UInt32(payload.count)
+        return [stream, 0, 0, 0, UInt8(n >> 24), UInt8((n >> 16) & 0xFF), UInt8((n >> 8) & 0xFF), UInt8(n & 0xFF)]
+            + payload
+    }
+}

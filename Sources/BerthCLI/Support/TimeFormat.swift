@@ -1,0 +1,127 @@
+import Glibc
+
+/// Clock readings, Go-style durations and the timestamp layouts Docker prints.
+enum TimeFormat {
+    /// Nanoseconds since the epoch.
+    static func nowNanos() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    /// Parses Go's `time.ParseDuration` syntax (`300ms`, `1.5h`, `2h45m`, `-1m`) into seconds.
+    static func parseDuration(_ text: String) -> Double? {
+        var s = Substring(text)
+        var sign = 1.0
+        if s.first == "-" || s.first == "+" {
+            if s.first == "-" { sign = -1 }
+            s = s.dropFirst()
+        }
+        if s == "0" { return 0 }
+        guard !s.isEmpty else { return nil }
+        var total = 0.0
+        while !s.isEmpty {
+            let number = s.prefix { ($0.isASCII && $0.isNumber) || $0 == "." }
+            guard !number.isEmpty, number != ".", let value = Double(number) else { return nil }
+            s = s.dropFirst(number.count)
+            let unit = s.prefix { !(($0.isASCII && $0.isNumber) || $0 == ".") }
+            s = s.dropFirst(unit.count)
+            let scale: Double
+            switch unit {
+            case "ns": scale = 1e-9
+            case "us", "µs", "μs": scale = 1e-6
+            case "ms": scale = 1e-3
+            case "s": scale = 1
+            case "m": scale = 60
+            case "h": scale = 3600
+            default: return nil
+            }
+            total += value * scale
+        }
+        return sign * total
+    }
+
+    /// Docker's `--since`/`--until` value (`timetypes.GetTimestamp`): a Go duration means that long before `now`
+    /// and becomes unix seconds; anything else (unix seconds, RFC 3339) is passed to the daemon as it is.
+    static func timestamp(_ value: String, nowNanos: Int64) -> String {
+        if value != "0", let d = parseDuration(value) {
+            let t = nowNanos - Int64(d * 1e9)
+            return String(t >= 0 ? t / 1_000_000_000 : (t - 999_999_999) / 1_000_000_000)
+        }
+        return value
+    }
+
+    /// Broken-down local time for `seconds`, as `localtime_r` gives it.
+    private static func local(_ seconds: Int64) -> tm {
+        var t = time_t(seconds)
+        var out = tm()
+        localtime_r(&t, &out)
+        return out
+    }
+
+    private static func pad(_ v: Int, _ width: Int) -> String {
+        let s = String(v)
+        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+    }
+
+    private static func offset(_ seconds: Int, colon: Bool) -> String {
+        let sign = seconds < 0 ? "-" : "+"
+        let a = abs(seconds)
+        return sign + pad(a / 3600, 2) + (colon ? ":" : "") + pad(a % 3600 / 60, 2)
+    }
+
+    private static func date(_ t: tm) -> String {
+        "\(pad(Int(t.tm_year) + 1900, 4))-\(pad(Int(t.tm_mon) + 1, 2))-\(pad(Int(t.tm_mday), 2))"
+    }
+
+    private static func clock(_ t: tm) -> String {
+        "\(pad(Int(t.tm_hour), 2)):\(pad(Int(t.tm_min), 2)):\(pad(Int(t.tm_sec), 2))"
+    }
+
+    /// `jsonmessage.RFC3339NanoFixed` in local time: `2026-11-29T14:03:07.123456789Z` (or `+01:00`).
+    static func rfc3339NanoFixed(_ nanos: Int64) -> String {
+        let secs = nanos >= 0 ? nanos / 1_000_000_000 : (nanos - 999_999_999) / 1_000_000_000
+        let frac = Int(nanos - secs * 1_000_000_000)
+        let t = local(secs)
+        let zone = t.tm_gmtoff == 0 ? "Z" : offset(Int(t.tm_gmtoff), colon: true)
+        return "\(date(t))T\(clock(t)).\(pad(frac, 9))\(zone)"
+    }
+
+    /// Go's `time.Time.String()` without fractions: `2026-11-29 14:44:02 +0000 UTC`.
+    static func goTimeString(_ seconds: Int64) -> String {
+        let t = local(seconds)
+        let name = t.tm_zone.map { String(cString: $0) } ?? ""
+        return "\(date(t)) \(clock(t)) \(offset(Int(t.tm_gmtoff), colon: false)) \(name)"
+    }
+
+    /// RFC 3339 seconds in local time, as `docker images --format {{.CreatedAt}}` shows.
+    static func rfc3339(_ seconds: Int64) -> String {
+        let t = local(seconds)
+        let zone = t.tm_gmtoff == 0 ? "Z" : offset(Int(t.tm_gmtoff), colon: true)
+        return "\(date(t))T\(clock(t))\(zone)"
+    }
+
+    /// Parses the daemon's RFC 3339 timestamps (`Created` in inspect output) into unix seconds.
+    static func parseRFC3339Seconds(_ text: String) -> Int64? {
+        let b = Array(text.utf8)
+        guard b.count >= 19 else { return nil }
+        func num(_ r: Range<Int>) -> Int64? { Int64(String(decoding: b[r], as: UTF8.self)) }
+        guard let y = num(0..<4), let mo = num(5..<7), let d = num(8..<10), let h = num(11..<13),
+            let mi = num(14..<16), let s = num(17..<19)
+        else { return nil }
+        var i = 19
+        while i < b.count, b[i] == UInt8(ascii: ".") || (b[i] >= 48 && b[i] <= 57) { i += 1 }
+        var offset: Int64 = 0
+        if i + 6 <= b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
+            guard let oh = num(i + 1..<i + 3), let om = num(i + 4..<i + 6) else { return nil }
+            offset = (b[i] == UInt8(ascii: "+") ? 1 : -1) * (oh * 3600 + om * 60)
+        }
+        let yy = mo <= 2 ? y - 1 : y
+        let era = (yy >= 0 ? yy : yy - 399) / 400
+        let yoe = yy - era * 400
+        let doy = (153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146097 + doe - 719468
+        return days * 86400 + h * 3600 + mi * 60 + s - offset
+    }
+}

@@ -1,4 +1,0 @@
-import Testing
-@testable import BerthCore
-
-struct BerthIntegrationTestsPlaceholder {}

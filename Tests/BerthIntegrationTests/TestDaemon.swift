@@ -1,0 +1,181 @@
+import BerthAPI
+import BerthCore
+import Foundation
+import Testing
+
+/// A real `berthd` on a temporary root, exec-root and socket, with the busybox image imported. Containers run
+/// on the real kernel. Everything the daemon made is removed afterwards (containers, cgroups, dirs).
+final class TestDaemon: @unchecked Sendable {
+    let root: String
+    let storageDriver: String
+    var process: Process?
+    var client: APIClient
+
+    static let repoRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    /// The directory holding the built executables (next to the test bundle).
+    static let binDir: String = {
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0])
+        var dir = exe.deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("berthd").path), dir.path != "/" {
+            dir.deleteLastPathComponent()
+        }
+        if FileManager.default.fileExists(atPath: dir.appendingPathComponent("berthd").path) { return dir.path }
+        return repoRoot + "/.build/debug"
+    }()
+
+    /// The busybox image tar made by contrib/mkimage-busybox.sh, built once per test run.
+    static let busyboxTar: String = {
+        let path = "/var/tmp/berth-test-busybox-\(getpid()).tar"
+        if !FileManager.default.fileExists(atPath: path) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: repoRoot + "/contrib/mkimage-busybox.sh")
+            p.arguments = [path]
+            p.standardOutput = FileHandle.nullDevice
+            try? p.run()
+            p.waitUntilExit()
+        }
+        return path
+    }()
+
+    init(storageDriver: String = "overlay") throws {
+        root = "/var/tmp/berth-it-" + UUID().uuidString.prefix(8).lowercased()
+        self.storageDriver = storageDriver
+        client = APIClient(host: "unix://\(root)/run/berth.sock")
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    }
+
+    var socketPath: String { "\(root)/run/berth.sock" }
+
+    func start() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binDir + "/berthd")
+        p.arguments = ["--root", root + "/lib", "--exec-root", root + "/run", "--storage-driver", storageDriver, "--log-level", "debug"]
+        let log = FileHandle(forWritingAtPath: root + "/berthd.log") ?? {
+            _ = FileManager.default.createFile(atPath: root + "/berthd.log", contents: nil)
+            return FileHandle(forWritingAtPath: root + "/berthd.log")!
+        }()
+        log.seekToEndOfFile()
+        p.standardOutput = log
+        p.standardError = log
+        try p.run()
+        process = p
+        for _ in 0..<200 {
+            if let r = try? client.call("GET", "/_ping"), r.status == 200 { return }
+            if !p.isRunning { break }
+            usleep(25_000)
+        }
+        throw TestFailure("berthd did not start: \((try? String(contentsOfFile: root + "/berthd.log", encoding: .utf8)) ?? "")")
+    }
+
+    /// SIGKILL, as a crash.
+    func crash() {
+        guard let p = process else { return }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        process = nil
+    }
+
+    func stop() {
+        guard let p = process else { return }
+        p.terminate()
+        p.waitUntilExit()
+        process = nil
+    }
+
+    /// Starts a daemon, imports busybox:latest, runs `body`, then removes every container and the root.
+    static func with(storageDriver: String = "overlay", _ body: (TestDaemon) async throws -> Void) async throws {
+        let d = try TestDaemon(storageDriver: storageDriver)
+        defer { d.cleanUp() }
+        try d.start()
+        try d.importImage(tar: busyboxTar, name: "busybox:latest")
+        try await body(d)
+    }
+
+    func cleanUp() {
+        if process == nil { try? start() }
+        if let r = try? client.call("GET", "/containers/json", query: [("all", "1")]), let list = r.json?.arrayValue {
+            for c in list {
+                if let id = c["Id"]?.stringValue { _ = try? client.call("DELETE", "/containers/\(id)", query: [("force", "1")]) }
+            }
+        }
+        stop()
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    @discardableResult
+    func importImage(tar: String, name: String) throws -> String {
+        let body = try [UInt8](Data(contentsOf: URL(fileURLWithPath: tar)))
+        let r = try client.checked("POST", "/images/create", query: [("fromSrc", "-"), ("repo", name)], body: body)
+        guard let json = try? JSONValue.parse(bytes: r.body), let id = json["status"]?.stringValue else {
+            throw TestFailure("import failed: \(String(decoding: r.body, as: UTF8.self))")
+        }
+        return id
+    }
+
+    struct RunResult {
+        var exitCode: Int32
+        var stdout: String
+        var stderr: String
+        var inspect: JSONValue
+    }
+
+    /// create → start → wait → logs → rm, like `docker run` without attaching.
+    func run(_ cmd: [String], config: [(String, JSONValue)] = [], host: [(String, JSONValue)] = [], image: String = "busybox") throws -> RunResult {
+        let id = try create(cmd, config: config, host: host, image: image)
+        defer { _ = try? client.call("DELETE", "/containers/\(id)", query: [("force", "1")]) }
+        try client.checked("POST", "/containers/\(id)/start")
+        let w = try client.checked("POST", "/containers/\(id)/wait")
+        let code = Int32(w.json?["StatusCode"]?.intValue ?? -1)
+        let (out, err) = try logs(id)
+        let inspect = try client.checked("GET", "/containers/\(id)/json").json ?? .null
+        return RunResult(exitCode: code, stdout: out, stderr: err, inspect: inspect)
+    }
+
+    func create(_ cmd: [String], config: [(String, JSONValue)] = [], host: [(String, JSONValue)] = [], image: String = "busybox", name: String? = nil) throws -> String {
+        var body: JSONValue = .object([("Image", .string(image)), ("Cmd", .strings(cmd))])
+        for (k, v) in config { body[k] = v }
+        var h: JSONValue = .object([])
+        for (k, v) in host { h[k] = v }
+        body["HostConfig"] = h
+        let r = try client.checked("POST", "/containers/create", query: name.map { [("name", $0)] } ?? [], body: Array(body.serialized.utf8))
+        guard let id = r.json?["Id"]?.stringValue else { throw TestFailure("no Id in create response") }
+        return id
+    }
+
+    func logs(_ id: String) throws -> (String, String) {
+        let r = try client.checked("GET", "/containers/\(id)/logs", query: [("stdout", "1"), ("stderr", "1")])
+        return Self.demux(r.body)
+    }
+
+    static func demux(_ bytes: [UInt8]) -> (String, String) {
+        var out: [UInt8] = [], err: [UInt8] = []
+        var i = 0
+        while i + 8 <= bytes.count {
+            let n = Int(bytes[i + 4]) << 24 | Int(bytes[i + 5]) << 16 | Int(bytes[i + 6]) << 8 | Int(bytes[i + 7])
+            let payload = bytes[(i + 8)..<min(bytes.count, i + 8 + n)]
+            if bytes[i] == 2 { err += payload } else { out += payload }
+            i += 8 + n
+        }
+        return (String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+
+    func log() -> String { (try? String(contentsOfFile: root + "/berthd.log", encoding: .utf8)) ?? "" }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+/// Whether a cgroup directory for `id` exists in any v1 controller (or v2).
+func cgroupExists(_ id: String) -> Bool {
+    for c in ["memory", "pids", "cpu", "cpuset", "freezer", "devices", "blkio", "unified"] {
+        if FileManager.default.fileExists(atPath: "/sys/fs/cgroup/\(c)/berth/\(id)") { return true }
+    }
+    return FileManager.default.fileExists(atPath: "/sys/fs/cgroup/berth/\(id)")
+}

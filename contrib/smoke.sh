@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The real docker CLI against berthd: starts a daemon on a temporary root, imports busybox:latest, runs
+# ../shared/tools/docker-cli-smoke.sh for the groups Berth implements, stops the daemon, removes the root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+smoke=../shared/tools/docker-cli-smoke.sh
+if ! command -v docker >/dev/null; then
+  echo "docker CLI not installed: skipping the docker CLI smoke check is not allowed" >&2; exit 1
+fi
+[ -x "$smoke" ] || [ -f "$smoke" ] || { echo "$smoke not found" >&2; exit 1; }
+bin=$(swift build --show-bin-path)
+root=$(mktemp -d /var/tmp/berth-smoke.XXXXXX)
+"$bin/berthd" --root "$root/lib" --exec-root "$root/run" >"$root/berthd.log" 2>&1 &
+daemon=$!
+cleanup() {
+  DOCKER_HOST=unix://$root/run/berth.sock docker rm -f $(DOCKER_HOST=unix://$root/run/berth.sock docker ps -aq) >/dev/null 2>&1 || true
+  kill -TERM $daemon 2>/dev/null; wait $daemon 2>/dev/null || true
+  rm -rf "$root"
+}
+trap cleanup EXIT
+export DOCKER_HOST=unix://$root/run/berth.sock
+for _ in $(seq 100); do docker version >/dev/null 2>&1 && break; sleep 0.1; done
+contrib/mkimage-busybox.sh "$root/busybox.tar" >/dev/null
+docker import "$root/busybox.tar" busybox:latest >/dev/null
+bash "$smoke" ${SMOKE_GROUPS:-core}
