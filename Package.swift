@@ -27,8 +27,8 @@ let package = Package(
         // Syscall wrappers (EINTR retry, errno -> BerthError), files, fds. No Foundation (used by the shim).
         .target(name: "BerthOS", dependencies: ["BerthCore", "CBerthLinux"]),
         .target(name: "BerthArchive", dependencies: ["BerthCore", "BerthOS", "CArchive", "CBerthLinux"]),
-        .target(name: "BerthCgroups", dependencies: ["BerthCore", "BerthOS"]),
-        .target(name: "BerthStorageOverlay", dependencies: ["BerthCore", "BerthOS", "BerthArchive"]),
+        .target(name: "BerthCgroups", dependencies: ["BerthCore", "BerthOS", "CBerthLinux"]),
+        .target(name: "BerthStorageOverlay", dependencies: ["BerthCore", "BerthOS", "BerthArchive", "CBerthLinux"]),
         .target(name: "BerthStorageVFS", dependencies: ["BerthCore", "BerthOS", "BerthArchive"]),
         .target(name: "BerthNetworkBasic", dependencies: ["BerthCore"]),
         .target(name: "BerthImage", dependencies: ["BerthCore", "BerthOS", "BerthArchive"]),
@@ -58,7 +58,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "berthd", dependencies: [
-            "BerthDaemon", "BerthStorageOverlay", "BerthStorageVFS", "BerthNetworkBasic",
+            "BerthDaemon", "BerthStorageOverlay", "BerthStorageVFS", "BerthNetworkBasic", "BerthCgroups",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -72,7 +72,7 @@ let package = Package(
         ),
         // Shared test helpers: temporary roots, the storage driver conformance suite.
         .target(name: "BerthTestSupport", dependencies: ["BerthCore", "BerthOS"], path: "Tests/BerthTestSupport"),
-        .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"]),
+        .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"], exclude: ["Golden"]),
         .testTarget(name: "BerthOSTests", dependencies: ["BerthOS", "BerthTestSupport"]),
         .testTarget(name: "BerthArchiveTests", dependencies: ["BerthArchive", "BerthTestSupport"]),
         .testTarget(name: "BerthCgroupsTests", dependencies: ["BerthCgroups", "BerthTestSupport"]),
@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthTestSupport"]),
         .testTarget(name: "BerthAPITests", dependencies: ["BerthAPI"]),
         .testTarget(name: "BerthDaemonTests", dependencies: ["BerthDaemon", "BerthTestSupport"]),
-        .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI"]),
+        .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI"], exclude: ["Golden", "Snapshots"]),
         .testTarget(name: "BerthIntegrationTests", dependencies: ["BerthCore", "BerthAPI", "BerthTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

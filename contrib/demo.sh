@@ -15,7 +15,7 @@ for _ in $(seq 100); do "$bin/berth" version >/dev/null 2>&1 && break; sleep 0.1
 if ! "$bin/berth" images --format '{{.Repository}}:{{.Tag}}' | grep -qx 'busybox:latest'; then
   tar=$(mktemp /tmp/busybox.XXXXXX.tar)
   contrib/mkimage-busybox.sh "$tar" >/dev/null
-  "$bin/berth" import "$tar" busybox:latest
+  "$bin/berth" import -c 'CMD ["sh"]' "$tar" busybox:latest
   rm -f "$tar"
 fi
 "$bin/berth" run --rm busybox echo hello

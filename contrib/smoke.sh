@@ -21,5 +21,5 @@ trap cleanup EXIT
 export DOCKER_HOST=unix://$root/run/berth.sock
 for _ in $(seq 100); do docker version >/dev/null 2>&1 && break; sleep 0.1; done
 contrib/mkimage-busybox.sh "$root/busybox.tar" >/dev/null
-docker import "$root/busybox.tar" busybox:latest >/dev/null
+docker import -c 'CMD ["sh"]' "$root/busybox.tar" busybox:latest >/dev/null
 bash "$smoke" ${SMOKE_GROUPS:-core}

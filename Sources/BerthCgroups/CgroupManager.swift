@@ -77,3 +77,26 @@ public enum Cgroups {
         }
     }
 }
+
+extension Cgroups {
+    /// On a v1 or hybrid host, moving a process between cgroups waits for an RCU grace period (about 10 ms,
+    /// far more under load) unless a cgroup hierarchy is mounted with `favordynmods`, which switches the
+    /// kernel's global threadgroup lock to the mode that makes migrations cheap (at a small cost to fork and
+    /// exit). Berth attaches every container it starts, so `berthd` turns it on once, on the cgroup2 mount of a
+    /// hybrid host (`/sys/fs/cgroup/unified`), unless told not to.
+    /// - Returns: a line for the log describing what happened, or nil when there was nothing to do.
+    public static func enableFavorDynmods(root: String = Cgroups.root) -> String? {
+        guard berth_statfs_type(root) != cgroup2Magic else { return nil }
+        let unified = root + "/unified"
+        guard berth_statfs_type(unified) == cgroup2Magic else { return nil }
+        let mounts = (try? FileSystem.readText("/proc/self/mounts")) ?? ""
+        for line in mounts.split(separator: "\n") {
+            let f = line.split(separator: " ")
+            if f.count > 3, f[1] == unified, f[3].split(separator: ",").contains("favordynmods") { return nil }
+        }
+        if mount(nil, unified, nil, UInt(MS_REMOUNT), "favordynmods") != 0 {
+            return "could not remount \(unified) with favordynmods: \(Syscall.describe(errno: errno))"
+        }
+        return "remounted \(unified) with favordynmods (fast cgroup migration)"
+    }
+}

@@ -6,9 +6,7 @@ public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     case number(Double)
-    /// An integer that fits in 64 bits, kept exact: nanosecond timestamps and byte counts go past the 53 bits
-    /// a `Double` holds. The parser makes one for every number without a fraction or an exponent, and it equals
-    /// the `number` of the same value.
+    /// An integer exactly as written (Docker's nanosecond times exceed a Double's 53 bits).
     case integer(Int64)
     case string(String)
     case array([JSONValue])
@@ -20,7 +18,7 @@ public enum JSONValue: Sendable, Equatable {
         case (.bool(let a), .bool(let b)): return a == b
         case (.number(let a), .number(let b)): return a == b
         case (.integer(let a), .integer(let b)): return a == b
-        case (.integer(let a), .number(let b)), (.number(let b), .integer(let a)): return Int64(exactly: b) == a
+        case (.integer(let a), .number(let b)), (.number(let b), .integer(let a)): return Double(a) == b
         case (.string(let a), .string(let b)): return a == b
         case (.array(let a), .array(let b)): return a == b
         case (.object(let a), .object(let b)):
@@ -68,20 +66,13 @@ public enum JSONValue: Sendable, Equatable {
     }
 
     public static func int<T: BinaryInteger>(_ n: T) -> JSONValue {
-        if let exact = Int64(exactly: n) { return .integer(exact) }
+        if let i = Int64(exactly: n) { return .integer(i) }
         return .number(Double(n))
     }
 
     public var int64Value: Int64? {
-        if case .integer(let n) = self { return n }
+        if case .integer(let i) = self { return i }
         if case .number(let n) = self, n.rounded() == n, abs(n) < 9.2e18 { return Int64(n) }
-        return nil
-    }
-
-    /// A number of either kind as a `Double` (integers past 2^53 are rounded).
-    public var doubleValue: Double? {
-        if case .integer(let n) = self { return Double(n) }
-        if case .number(let n) = self { return n }
         return nil
     }
 
@@ -91,15 +82,24 @@ public enum JSONValue: Sendable, Equatable {
     }
 
     public var intValue: Int? {
-        if case .integer(let n) = self { return Int(exactly: n) }
+        if case .integer(let i) = self { return Int(i) }
         if case .number(let n) = self, n.rounded() == n, abs(n) < 9.2e18 { return Int(n) }
         return nil
     }
 
     public var uint64Value: UInt64? {
-        if case .integer(let n) = self { return UInt64(exactly: n) }
+        if case .integer(let i) = self { return i >= 0 ? UInt64(i) : nil }
         if case .number(let n) = self, n >= 0, n.rounded() == n, n < 1.8e19 { return UInt64(n) }
         return nil
+    }
+
+    /// Any number as a Double.
+    public var doubleValue: Double? {
+        switch self {
+        case .integer(let i): return Double(i)
+        case .number(let n): return n
+        default: return nil
+        }
     }
 
     public var boolValue: Bool? {
@@ -136,13 +136,13 @@ extension JSONValue {
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
+        case .integer(let i): out += String(i)
         case .number(let n):
             if n.rounded() == n, abs(n) < 9.2e18 {
                 out += String(Int64(n))
             } else {
                 out += "\(n)"
             }
-        case .integer(let n): out += String(n)
         case .string(let s): JSONValue.writeString(s, to: &out)
         case .array(let items):
             out += "["
@@ -384,10 +384,7 @@ private struct JSONParser {
             index += 1
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
-        // Integers stay exact; anything with a fraction, an exponent or past Int64 is a Double.
-        if !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), let exact = Int64(text) {
-            return .integer(exact)
-        }
+        if !text.contains("."), !text.contains("e"), !text.contains("E"), let i = Int64(text) { return .integer(i) }
         guard !text.isEmpty, let value = Double(text) else {
             index = start
             throw error("unexpected character")

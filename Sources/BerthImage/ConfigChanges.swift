@@ -82,7 +82,10 @@ public enum ConfigChanges {
         }
         if !current.isEmpty { words.append(current) }
         for w in words {
-            guard let eq = w.firstIndex(of: "=") else { throw .invalidArgument("\(instruction) names can not be blank: \(w)") }
+            // `=value` has a blank name, which Docker's parser refuses as well.
+            guard let eq = w.firstIndex(of: "="), eq != w.startIndex else {
+                throw .invalidArgument("\(instruction) names can not be blank: \(w)")
+            }
             result.append((String(w[..<eq]), String(w[w.index(after: eq)...])))
         }
         return result

@@ -58,13 +58,15 @@ public enum FileSystem {
 
     /// Writes atomically: a temporary file in the same directory, fsync, rename over `path`, fsync the directory.
     /// A crash leaves either the old file or the new one, never a torn one.
-    public static func writeFileAtomic(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(BerthError) {
+    /// With `durable: false` the data is not fsynced: a crash may lose the new content but never tears the
+    /// file (for files that are regenerated, such as a container's hosts file or a cache).
+    public static func writeFileAtomic(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, durable: Bool = true) throws(BerthError) {
         let tmp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         do {
             let fd = try Syscall.call("open \(tmp)") { open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode) }
             defer { close(fd) }
             try writeAll(fd: fd, bytes, what: tmp)
-            try Syscall.call("fsync \(tmp)") { fsync(fd) }
+            if durable { try Syscall.call("fsync \(tmp)") { fsync(fd) } }
         } catch {
             unlink(tmp)
             throw error
@@ -75,11 +77,11 @@ public enum FileSystem {
             unlink(tmp)
             throw error
         }
-        syncDirectory(of: path)
+        if durable { syncDirectory(of: path) }
     }
 
-    public static func writeFileAtomic(_ path: String, _ text: String, mode: mode_t = 0o644) throws(BerthError) {
-        try writeFileAtomic(path, Array(text.utf8), mode: mode)
+    public static func writeFileAtomic(_ path: String, _ text: String, mode: mode_t = 0o644, durable: Bool = true) throws(BerthError) {
+        try writeFileAtomic(path, Array(text.utf8), mode: mode, durable: durable)
     }
 
     /// fsyncs the directory holding `path`, so a rename or unlink in it is durable.

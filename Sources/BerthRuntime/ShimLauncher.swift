@@ -30,7 +30,7 @@ public struct ShimLauncher: Sendable {
     public func start(spec: ShimSpec, output: OutputHub, onEvent: @escaping @Sendable (ShimSession.Event) -> Void) async throws(BerthError) -> (ShimSession, Int32) {
         try FileSystem.createDirectory(spec.stateDir, mode: 0o711)
         for stale in ["exit.json", "pid", "shim.pid", "shim.sock"] { unlink(spec.stateDir + "/" + stale) }
-        try FileSystem.writeFileAtomic(spec.stateDir + "/spec.json", spec.json.serialized, mode: 0o600)
+        try FileSystem.writeFileAtomic(spec.stateDir + "/spec.json", spec.json.serialized, mode: 0o600, durable: false)
         var pair: [Int32] = [-1, -1]
         try Syscall.call("socketpair") { berth_socketpair_cloexec(&pair) }
         let shimLog = open(spec.stateDir + "/shim.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)

@@ -11,15 +11,37 @@ struct ContainerLauncher {
 
     init(spec: ShimSpec) throws(BerthError) {
         self.spec = spec
+        let caps = Set(spec.capabilities)
+        let kernel = Self.kernelRelease()
+        let mask = String(Capabilities.mask(spec.capabilities), radix: 16)
         switch spec.privileged ? .unconfined : spec.seccomp {
         case .unconfined:
             seccompFilter = []
         case .dockerDefault:
-            seccompFilter = try SeccompCompiler.compile(
-                SeccompProfile.dockerDefault.resolved(capabilities: Set(spec.capabilities), kernelVersion: Self.kernelRelease()))
+            seccompFilter = try Self.cachedFilter(spec: spec, key: "default-\(mask)-\(kernel ?? "")") {
+                () throws(BerthError) in
+                try SeccompCompiler.compile(SeccompProfile.dockerDefault.resolved(capabilities: caps, kernelVersion: kernel))
+            }
         case .custom(let profile):
-            seccompFilter = try SeccompCompiler.compile(profile.resolved(capabilities: Set(spec.capabilities), kernelVersion: Self.kernelRelease()))
+            let key = SHA256.hash(Array("\(profile.json.serialized)|\(mask)|\(kernel ?? "")".utf8))
+            seccompFilter = try Self.cachedFilter(spec: spec, key: key) { () throws(BerthError) in
+                try SeccompCompiler.compile(profile.resolved(capabilities: caps, kernelVersion: kernel))
+            }
         }
+    }
+
+    /// Compiling Docker's profile with libseccomp takes milliseconds; the BPF for one profile, capability set
+    /// and kernel never changes, so it is kept in `<exec-root>/seccomp/` (volatile, rebuilt after a reboot).
+    static func cachedFilter(spec: ShimSpec, key: String, compile: () throws(BerthError) -> [UInt8]) throws(BerthError) -> [UInt8] {
+        let execRoot = FileSystem.parent(of: FileSystem.parent(of: spec.stateDir))
+        let dir = execRoot + "/seccomp"
+        let path = "\(dir)/\(key).bpf"
+        if let cached = try? FileSystem.readFile(path), !cached.isEmpty, cached.count % 8 == 0 { return cached }
+        let filter = try compile()
+        if (try? FileSystem.createDirectory(dir, mode: 0o700)) != nil {
+            try? FileSystem.writeFileAtomic(path, filter, mode: 0o600, durable: false)
+        }
+        return filter
     }
 
     /// `uname -r`, for the profile's `minKernel` conditions (as Docker evaluates them).

@@ -40,7 +40,7 @@ final class Shim {
     /// - Returns: the shim's own exit code (0; failures are reported to the daemon).
     func run() -> Int32 {
         let pidFile = spec.stateDir + "/shim.pid"
-        try? FileSystem.writeFileAtomic(pidFile, String(getpid()))
+        try? FileSystem.writeFileAtomic(pidFile, String(getpid()), durable: false)
         let started: (pid: Int32, pidfd: Int32, stdin: Int32, stdout: Int32, stderr: Int32)
         do {
             log = try LogWriter(path: spec.logPath)

@@ -1,5 +1,6 @@
 // berthd: the Berth daemon. Chooses the drivers, takes the root lock, and runs the daemon as a ServiceGroup.
 import ArgumentParser
+import BerthCgroups
 import BerthCore
 import BerthDaemon
 import BerthNetworkBasic
@@ -21,6 +22,10 @@ struct Berthd: AsyncParsableCommand {
     var hosts: [String] = []
     @Option(name: .customLong("storage-driver"), help: "Storage driver: overlay or vfs") var storageDriver = "overlay"
     @Option(name: .customLong("log-level"), help: "Log level: debug, info, warn, error") var logLevel = "info"
+    @Option(
+        name: .customLong("cgroup-favordynmods"),
+        help: "On cgroup v1/hybrid hosts, remount the cgroup2 mount with favordynmods so that moving a container into its cgroups does not wait for an RCU grace period (true|false)")
+    var favorDynmods = true
 
     func run() async throws {
         setlocale(LC_ALL, "C.UTF-8")
@@ -63,6 +68,7 @@ struct Berthd: AsyncParsableCommand {
             default: throw BerthError.invalidArgument("unknown storage driver \(storageDriver) (available: overlay, vfs)")
             }
             config.storageDriver = storage.name
+            if favorDynmods, let note = Cgroups.enableFavorDynmods() { logger.info("\(note)") }
             let daemon = try Daemon(
                 configuration: config, storage: storage,
                 networks: ["none": NoneNetworkDriver(), "host": HostNetworkDriver()], logger: logger)

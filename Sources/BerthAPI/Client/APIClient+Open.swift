@@ -32,7 +32,8 @@ extension APIClient {
         let status: Int
         let hdrs: [(String, String)]
         do throws(BerthError) {
-            try conn.send(Self.requestBytes(method: method, path: path, query: query, headers: headers, body: body ?? []))
+            try conn.send(
+                Self.requestBytes(method: method, path: path, query: query, headers: headers, body: body ?? []))
             (status, hdrs) = try conn.readHead()
         } catch {
             conn.close()

@@ -43,7 +43,8 @@ enum HumanUnits {
     /// C's (and Go's) `%.Ng`.
     static func formatG(_ value: Double, precision: Int) -> String {
         var buf = [CChar](repeating: 0, count: 64)
-        _ = withVaList([value]) { vsnprintf(&buf, buf.count, "%.\(precision)g", $0) }
-        return String(cString: buf)
+        let n = withVaList([value]) { vsnprintf(&buf, buf.count, "%.\(precision)g", $0) }
+        return String(
+            decoding: buf.prefix(max(0, min(Int(n), buf.count - 1))).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

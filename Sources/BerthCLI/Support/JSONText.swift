@@ -28,13 +28,12 @@ enum JSONText {
             if c == 32 || c == 9 || c == 10 || c == 13 { continue }
             if needNewline {
                 needNewline = false
-                if c != UInt8(ascii: "]"), c != UInt8(ascii: "}") {
-                    depth += 1
-                    newline()
-                } else {
+                guard c != UInt8(ascii: "]"), c != UInt8(ascii: "}") else {
                     out.append(c)
                     continue
                 }
+                depth += 1
+                newline()
             }
             switch c {
             case UInt8(ascii: "\""):

@@ -39,7 +39,12 @@ struct ListFormat {
     func render(rows: [JSONValue], header: JSONValue) throws(CLIError) -> String {
         switch kind {
         case .json:
-            return rows.map { JSONValue.object($0.objectMembers.sorted { $0.0 < $1.0 }).serialized + "\n" }.joined()
+            // json.Marshal's HTML escaping: these characters only occur inside strings, so replacing is safe.
+            return rows.map {
+                JSONValue.object($0.objectMembers.sorted { $0.0 < $1.0 }).serialized
+                    .replacing("<", with: "\\u003c").replacing(">", with: "\\u003e").replacing("&", with: "\\u0026")
+                    + "\n"
+            }.joined()
         case .raw(let template):
             var out = ""
             for row in rows { out += try Self.run(template, row) + "\n" }

@@ -11,7 +11,9 @@ enum Output {
         let array = Array(bytes)
         var off = 0
         while off < array.count {
-            let n = array.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
+            let n = array.withUnsafeBytes { raw in
+                raw.baseAddress.map { Glibc.write(fd, $0 + off, raw.count - off) } ?? 0
+            }
             if n < 0 {
                 if errno == EINTR { continue }
                 return false

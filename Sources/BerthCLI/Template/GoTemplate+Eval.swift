@@ -15,14 +15,22 @@ extension GoTemplate {
         switch value {
         case .null: return "<nil>"
         case .bool(let b): return b ? "true" : "false"
-        case .number(let n):
-            if n.rounded() == n, abs(n) < 9.2e18 { return String(Int64(n)) }
-            return "\(n)"
         case .string(let s): return s
         case .array(let items): return "[" + items.map(display).joined(separator: " ") + "]"
         case .object(let members):
-            return "map[" + members.sorted { $0.0 < $1.0 }.map { "\($0.0):\(display($0.1))" }.joined(separator: " ") + "]"
+            return "map[" + members.sorted { $0.0 < $1.0 }.map { "\($0.0):\(display($0.1))" }.joined(separator: " ")
+                + "]"
+        default:
+            if let n = value.int64Value { return String(n) }
+            if let d = number(value) { return "\(d)" }
+            return value.serialized
         }
+    }
+
+    /// A number of either kind as a `Double`.
+    static func number(_ value: JSONValue) -> Double? {
+        if let d = value.doubleValue { return d }
+        return value.int64Value.map(Double.init)
     }
 
     /// Go's truth: false, 0, nil and empty strings, arrays and maps are false.
@@ -30,10 +38,10 @@ extension GoTemplate {
         switch value {
         case .null: return false
         case .bool(let b): return b
-        case .number(let n): return n != 0
         case .string(let s): return !s.isEmpty
         case .array(let a): return !a.isEmpty
         case .object(let m): return !m.isEmpty
+        default: return (number(value) ?? 1) != 0
         }
     }
 
@@ -61,7 +69,11 @@ extension GoTemplate {
                     try run(GoTemplate.truth(try eval(p, dot: dot)) ? body : alt, dot: dot, into: &out)
                 case .withBlock(let p, let body, let alt):
                     let v = try eval(p, dot: dot)
-                    if GoTemplate.truth(v) { try run(body, dot: v, into: &out) } else { try run(alt, dot: dot, into: &out) }
+                    if GoTemplate.truth(v) {
+                        try run(body, dot: v, into: &out)
+                    } else {
+                        try run(alt, dot: dot, into: &out)
+                    }
                 case .rangeBlock(let p, let body, let alt):
                     let v = try eval(Pipeline(declarations: [], commands: p.commands), dot: dot)
                     var pairs: [(JSONValue, JSONValue)] = []
@@ -97,7 +109,9 @@ extension GoTemplate {
             return result
         }
 
-        mutating func call(_ command: [Operand], dot: JSONValue, piped: JSONValue?) throws(GoTemplate.Error) -> JSONValue {
+        mutating func call(_ command: [Operand], dot: JSONValue, piped: JSONValue?) throws(GoTemplate.Error)
+            -> JSONValue
+        {
             guard let first = command.first else { throw Error(message: "template: empty command") }
             if case .function(let name) = first {
                 var args: [JSONValue] = []
@@ -116,24 +130,32 @@ extension GoTemplate {
             case .literal(let v): return v
             case .function(let name): return try GoTemplate.function(name, [])
             case .sub(let p): return try eval(p, dot: dot)
+            case .chain(let base, let path):
+                return try GoTemplate.walk(try argument(base, dot: dot), path)
             case .field(let variable, let path):
-                var v = try variable.map { (n: String) throws(GoTemplate.Error) in try lookup(n) } ?? dot
-                for key in path {
-                    switch v {
-                    case .object(let members):
-                        guard let next = members.first(where: { $0.0 == key })?.1 else {
-                            throw Error(message: "template: map has no entry for key \"\(key)\"")
-                        }
-                        v = next
-                    case .null:
-                        throw Error(message: "template: nil pointer evaluating interface {}.\(key)")
-                    default:
-                        throw Error(message: "template: can't evaluate field \(key) in \(GoTemplate.display(v))")
-                    }
-                }
-                return v
+                let v = try variable.map { (n: String) throws(GoTemplate.Error) in try lookup(n) } ?? dot
+                return try GoTemplate.walk(v, path)
             }
         }
+    }
+
+    /// Follows `path` through objects; a missing key is an error, as with Docker's `missingkey=error`.
+    static func walk(_ start: JSONValue, _ path: [String]) throws(GoTemplate.Error) -> JSONValue {
+        var v = start
+        for key in path {
+            switch v {
+            case .object(let members):
+                guard let next = members.first(where: { $0.0 == key })?.1 else {
+                    throw Error(message: "template: map has no entry for key \"\(key)\"")
+                }
+                v = next
+            case .null:
+                throw Error(message: "template: nil pointer evaluating interface {}.\(key)")
+            default:
+                throw Error(message: "template: can't evaluate field \(key) in \(GoTemplate.display(v))")
+            }
+        }
+        return v
     }
 }
 
@@ -148,7 +170,7 @@ extension GoTemplate {
         }
         func string(_ i: Int) -> String { display(args[i]) }
         func int(_ i: Int) throws(GoTemplate.Error) -> Int {
-            guard case .number(let n) = args[i], n.rounded() == n else {
+            guard let n = number(args[i]), n.rounded() == n else {
                 throw Error(message: "template: \(name): expected an integer, got \(display(args[i]))")
             }
             return Int(n)
@@ -182,7 +204,9 @@ extension GoTemplate {
             return .string(out)
         case "pad":
             try want(3)
-            return .string(String(repeating: " ", count: max(0, try int(1))) + string(0) + String(repeating: " ", count: max(0, try int(2))))
+            return .string(
+                String(repeating: " ", count: max(0, try int(1))) + string(0)
+                    + String(repeating: " ", count: max(0, try int(2))))
         case "truncate":
             try want(2)
             return .string(String(string(0).unicodeScalars.prefix(max(0, try int(1))).map(Character.init)))
@@ -200,9 +224,11 @@ extension GoTemplate {
             for key in args.dropFirst() {
                 switch (v, key) {
                 case (.object(let m), _): v = m.first { $0.0 == display(key) }?.1 ?? .string("")
-                case (.array(let a), .number(let n)):
-                    guard n >= 0, Int(n) < a.count else { throw Error(message: "template: index out of range: \(Int(n))") }
-                    v = a[Int(n)]
+                case (.array(let a), _):
+                    guard let n = key.intValue, n >= 0, n < a.count else {
+                        throw Error(message: "template: index out of range: \(display(key))")
+                    }
+                    v = a[n]
                 case (.null, _): v = .null
                 default: throw Error(message: "template: can't index item of type \(display(v))")
                 }
@@ -217,10 +243,12 @@ extension GoTemplate {
         case "lt", "le", "gt", "ge":
             try want(2)
             let order: Int
-            switch (args[0], args[1]) {
-            case (.number(let a), .number(let b)): order = a < b ? -1 : (a > b ? 1 : 0)
-            case (.string(let a), .string(let b)): order = a < b ? -1 : (a > b ? 1 : 0)
-            default: throw Error(message: "template: incompatible types for comparison")
+            if let a = number(args[0]), let b = number(args[1]) {
+                order = a < b ? -1 : (a > b ? 1 : 0)
+            } else if let a = args[0].stringValue, let b = args[1].stringValue {
+                order = a < b ? -1 : (a > b ? 1 : 0)
+            } else {
+                throw Error(message: "template: incompatible types for comparison")
             }
             switch name {
             case "lt": return .bool(order < 0)
@@ -255,7 +283,7 @@ extension GoTemplate {
     }
 
     static func equal(_ a: JSONValue, _ b: JSONValue) -> Bool {
-        if case .number(let x) = a, case .number(let y) = b { return x == y }
+        if let x = number(a), let y = number(b) { return x == y }
         return a == b
     }
 

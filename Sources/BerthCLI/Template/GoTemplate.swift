@@ -32,6 +32,8 @@ struct GoTemplate: Sendable {
         case literal(JSONValue)
         case function(String)
         case sub(Pipeline)
+        /// A field of a parenthesised value: `(index .Mounts 0).Source`.
+        case chain(Operand, [String])
     }
 
     let nodes: [Node]
@@ -53,6 +55,8 @@ extension GoTemplate {
         case string(String)
         case number(Double)
         case identifier(String)
+        /// Fields right after `)`.
+        case chain([String])
         case pipe, open, close, declare, comma
     }
 
@@ -65,11 +69,11 @@ extension GoTemplate {
         static func items(_ text: String) throws(GoTemplate.Error) -> [Item] {
             var items: [Item] = []
             var rest = Substring(text)
-            while let open = rest.range(of: "{{") {
-                var before = String(rest[..<open.lowerBound])
-                var inner = rest[open.upperBound...]
+            while let open = find("{{", in: rest) {
+                var before = String(rest[..<open])
+                var inner = rest[rest.index(open, offsetBy: 2)...]
                 if inner.hasPrefix("- ") || inner.hasPrefix("-\t") || inner.hasPrefix("-\n") {
-                    before = String(before.reversed().drop(while: \.isWhitespace).reversed())
+                    before = String(before.reversed().drop(while: { $0.isWhitespace }).reversed())
                     inner = inner.dropFirst()
                 }
                 guard let close = findClose(inner) else { throw Error(message: "template: unclosed action") }
@@ -77,7 +81,7 @@ extension GoTemplate {
                 var after = inner[inner.index(close, offsetBy: 2)...]
                 if body.hasSuffix(" -") || body.hasSuffix("\t-") || body.hasSuffix("\n-") {
                     body = body.dropLast()
-                    after = after.drop(while: \.isWhitespace)
+                    after = after.drop(while: { $0.isWhitespace })
                 }
                 if !before.isEmpty { items.append(.text(before)) }
                 let trimmed = body.trimmingSpaces
@@ -86,6 +90,15 @@ extension GoTemplate {
             }
             if !rest.isEmpty { items.append(.text(String(rest))) }
             return items
+        }
+
+        static func find(_ needle: String, in s: Substring) -> String.Index? {
+            var i = s.startIndex
+            while i < s.endIndex {
+                if s[i...].hasPrefix(needle) { return i }
+                i = s.index(after: i)
+            }
+            return nil
         }
 
         /// The index of the `}}` that closes an action, skipping quoted strings.
@@ -134,7 +147,7 @@ extension GoTemplate {
                 if c.isWhitespace {
                     i += 1
                 } else if c == "." {
-                    out.append(.field(fields()))
+                    out.append(out.last == .close ? .chain(fields()) : .field(fields()))
                 } else if c == "$" {
                     i += 1
                     var name = "$"
@@ -346,6 +359,9 @@ extension GoTemplate {
                 case .open:
                     let inner = try commandsFrom(tokens, &i, nested: true)
                     current.append(.sub(Pipeline(declarations: [], commands: inner)))
+                case .chain(let path):
+                    guard let last = current.popLast() else { throw Error(message: "template: unexpected field") }
+                    current.append(.chain(last, path))
                 case .field(let path): current.append(.field(variable: nil, path: path))
                 case .variable(let name, let path): current.append(.field(variable: name, path: path))
                 case .string(let s): current.append(.literal(.string(s)))

@@ -110,6 +110,15 @@ public struct ShimSpec: Sendable, Equatable {
 // MARK: - JSON
 
 extension ShimSpec {
+    /// An rlimit as a JSON integer, or as a decimal string past Int64 (RLIM_INFINITY).
+    static func limitJSON(_ v: UInt64) -> JSONValue {
+        v <= UInt64(Int64.max) ? .int(Int64(v)) : .string(String(v))
+    }
+
+    static func limit(_ v: JSONValue?) -> UInt64 {
+        v?.uint64Value ?? UInt64(v?.stringValue ?? "") ?? 0
+    }
+
     public var json: JSONValue {
         func strings(_ a: [String]) -> JSONValue { .array(a.map { .string($0) }) }
         func num(_ n: Int64) -> JSONValue { .int(n) }
@@ -205,8 +214,7 @@ extension ShimSpec {
         for r in json["rlimits"]?.arrayValue ?? [] {
             rlimits.append(
                 Rlimit(
-                    name: try str(r["name"], "rlimits.name"), soft: r["soft"]?.uint64Value ?? 0,
-                    hard: r["hard"]?.uint64Value ?? 0))
+                    name: try str(r["name"], "rlimits.name"), soft: Self.limit(r["soft"]), hard: Self.limit(r["hard"])))
         }
         maskedPaths = json["maskedPaths"]?.stringArray ?? []
         readonlyPaths = json["readonlyPaths"]?.stringArray ?? []

@@ -25,7 +25,7 @@ extension ContainerService {
         let entrypoint = config["Entrypoint"]?.stringArray ?? []
         let cmd = config["Cmd"]?.stringArray ?? []
         let command = entrypoint + cmd
-        guard let path = command.first else { throw .invalidArgument("no command specified") }
+        guard let path = command.first else { throw .invalidArgument("No command specified") }
 
         var record = ContainerRecord(
             id: id, name: name, created: Clock.nowNanos(), path: path, args: Array(command.dropFirst()), config: config,
@@ -195,7 +195,7 @@ extension ContainerService {
         let dir = recordDir(record.id)
         let hostname = record.config["Hostname"]?.stringValue ?? record.shortID
         let host = record.networkMode == "host"
-        try FileSystem.writeFileAtomic(dir + "/hostname", hostname + "\n")
+        try FileSystem.writeFileAtomic(dir + "/hostname", hostname + "\n", durable: false)
         var hosts: String
         if host, let text = try? FileSystem.readText("/etc/hosts") {
             hosts = text
@@ -207,8 +207,9 @@ extension ContainerService {
             let parts = extra.split(separator: ":", maxSplits: 1)
             if parts.count == 2 { hosts += "\(parts[1])\t\(parts[0])\n" }
         }
-        try FileSystem.writeFileAtomic(dir + "/hosts", hosts)
-        try FileSystem.writeFileAtomic(dir + "/resolv.conf", Self.resolvConf(host: host, dns: record.hostConfig["Dns"]?.stringArray ?? [], search: record.hostConfig["DnsSearch"]?.stringArray ?? []))
+        try FileSystem.writeFileAtomic(dir + "/hosts", hosts, durable: false)
+        let resolv = Self.resolvConf(host: host, dns: record.hostConfig["Dns"]?.stringArray ?? [], search: record.hostConfig["DnsSearch"]?.stringArray ?? [])
+        try FileSystem.writeFileAtomic(dir + "/resolv.conf", resolv, durable: false)
     }
 
     /// The host's resolv.conf without loopback nameservers (unreachable from a container's own namespace),

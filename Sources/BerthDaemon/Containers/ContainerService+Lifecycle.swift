@@ -97,7 +97,9 @@ extension ContainerService {
         }
         for u in h["Ulimits"]?.arrayValue ?? [] {
             guard let name = u["Name"]?.stringValue else { continue }
-            spec.rlimits.append(.init(name: name, soft: UInt64(max(0, u["Soft"]?.int64Value ?? 0)), hard: UInt64(max(0, u["Hard"]?.int64Value ?? 0))))
+            // -1 is unlimited (RLIM_INFINITY), as Docker's `--ulimit core=-1`.
+            func limit(_ v: Int64?) -> UInt64 { (v ?? 0) < 0 ? UInt64.max : UInt64(v ?? 0) }
+            spec.rlimits.append(.init(name: name, soft: limit(u["Soft"]?.int64Value), hard: limit(u["Hard"]?.int64Value)))
         }
         spec.openStdin = c["OpenStdin"]?.boolValue ?? false
         spec.stdinOnce = c["StdinOnce"]?.boolValue ?? false

@@ -29,7 +29,7 @@ struct ImageService: Sendable {
             // Untagged images are hidden only when they are intermediate; Berth has none, so all show.
         }
         if let refs = filters["reference"] {
-            rows = rows.filter { r in r.repoTags.contains { tag in refs.contains { Self.glob($0, tag) || Self.glob($0, String(tag.split(separator: ":").first ?? "")) } } }
+            rows = rows.filter { r in r.repoTags.contains { tag in refs.contains { Self.glob($0, tag) || Self.glob($0, Self.repository(of: tag)) } } }
         }
         if let labels = filters["label"] {
             rows = rows.filter { r in
@@ -44,13 +44,29 @@ struct ImageService: Sendable {
         return .array(rows.map(summary))
     }
 
-    /// Shell-style `*` matching for `reference` filters.
+    /// `busybox` for `busybox:latest`, `localhost:5000/a/b` for `localhost:5000/a/b:v1` (a `:` before the last
+    /// `/` is a registry port, not a tag).
+    static func repository(of tag: String) -> String {
+        guard let colon = tag.lastIndex(of: ":") else { return tag }
+        if let slash = tag.lastIndex(of: "/"), slash > colon { return tag }
+        return String(tag[..<colon])
+    }
+
+    /// Go's `path.Match` wildcards for `reference` filters, as moby's `FamiliarMatch`: `*` is any run of
+    /// characters other than `/`, `?` is one such character.
     static func glob(_ pattern: String, _ text: String) -> Bool {
         let p = Array(pattern), t = Array(text)
         func m(_ i: Int, _ j: Int) -> Bool {
             if i == p.count { return j == t.count }
-            if p[i] == "*" { return (j...t.count).contains { m(i + 1, $0) } }
-            return j < t.count && (p[i] == "?" || p[i] == t[j]) && m(i + 1, j + 1)
+            if p[i] == "*" {
+                var k = j
+                while true {
+                    if m(i + 1, k) { return true }
+                    guard k < t.count, t[k] != "/" else { return false }
+                    k += 1
+                }
+            }
+            return j < t.count && ((p[i] == "?" && t[j] != "/") || p[i] == t[j]) && m(i + 1, j + 1)
         }
         return m(0, 0)
     }

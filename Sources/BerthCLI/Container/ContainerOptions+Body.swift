@@ -1,0 +1,212 @@
+import BerthCore
+
+/// What `POST /containers/create` is sent: the image, the query and the body.
+struct CreateRequest {
+    var image: String
+    var query: [(String, String)]
+    var body: JSONValue
+}
+
+extension ContainerOptions {
+    /// Builds the create request exactly as the docker CLI does (engine-api.md §1.5; field order and the zero
+    /// values it always sends included), so berthd sees the same body from either client.
+    ///
+    /// - Parameters:
+    ///   - command: `run` or `create`, for the usage text of flag errors.
+    ///   - detach: `run -d`: nothing is attached and stdin is not closed after one attach.
+    ///   - lookupEnv: resolves `-e NAME` and env-file `NAME` lines without a value.
+    ///   - readFile: reads `--env-file` files and `--security-opt seccomp=PATH` profiles.
+    func createRequest(
+        command: String, detach: Bool = false, lookupEnv: (String) -> String? = FileInput.environment,
+        readFile: (String) throws(CLIError) -> [UInt8] = FileInput.read
+    ) throws(CLIError) -> CreateRequest {
+        let usage = "berth \(command) [OPTIONS] IMAGE [COMMAND] [ARG...]"
+        func flagError(_ value: String, _ flag: String, _ reason: String) -> CLIError {
+            CLIError.invalidFlag(value, flag, reason).asUsage(of: command, usage)
+        }
+        func runError(_ message: String) -> CLIError { CLIError(message).withHelp(command) }
+
+        guard let image = imageAndCommand.first else {
+            throw CLIError("'berth \(command)' requires at least 1 argument").asUsage(of: command, usage)
+        }
+        if image.hasPrefix("-") { throw CLIError("unknown flag: \(image)").asUsage(of: command, usage) }
+        let cmd = Array(imageAndCommand.dropFirst())
+
+        guard ["missing", "always", "never"].contains(pull) else {
+            throw runError("invalid pull option: '\(pull)': must be one of \"always\", \"missing\" or \"never\"")
+        }
+
+        // Attach: -a picks streams; without it stdout and stderr are attached; -i attaches stdin.
+        var attachStdin = false
+        var attachStdout = attach.isEmpty
+        var attachStderr = attach.isEmpty
+        for stream in attach {
+            switch stream.lowercased() {
+            case "stdin": attachStdin = true
+            case "stdout": attachStdout = true
+            case "stderr": attachStderr = true
+            default: throw flagError(stream, "-a, --attach", "valid streams are STDIN, STDOUT and STDERR")
+            }
+        }
+        if interactive { attachStdin = true }
+        var stdinOnce = interactive && attachStdin
+        if detach {
+            attachStdin = false
+            attachStdout = false
+            attachStderr = false
+            stdinOnce = false
+        }
+
+        // Environment: env files first, then -e, as the docker CLI orders them.
+        var environment: [String] = []
+        for path in envFile {
+            let bytes: [UInt8]
+            do { bytes = try readFile(path) } catch { throw runError(error.message) }
+            do { environment += try Self.parseEnvFile(bytes, lookupEnv: lookupEnv) } catch {
+                throw runError("invalid env file (\(path)): \(error.message)")
+            }
+        }
+        for e in env {
+            let key =
+                e.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            if key.isEmpty { throw flagError(e, "-e, --env", "invalid environment variable: \(e)") }
+            if e.contains("=") {
+                environment.append(e)
+            } else if let value = lookupEnv(e) {
+                environment.append("\(e)=\(value)")
+            } else {
+                environment.append(e)
+            }
+        }
+
+        var labels: [String: String] = [:]
+        for l in label {
+            let parts = l.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            if parts[0].trimmingSpaces.isEmpty { throw flagError(l, "-l, --label", "invalid label '\(l)': empty name") }
+            labels[parts[0]] = parts.count > 1 ? parts[1] : ""
+        }
+
+        var memoryBytes: Int64 = 0
+        if let memory {
+            do { memoryBytes = try ByteSize.parse(memory) } catch {
+                throw flagError(memory, "-m, --memory", error.message)
+            }
+        }
+        var swapBytes: Int64 = 0
+        if let memorySwap {
+            if memorySwap == "-1" {
+                swapBytes = -1
+            } else {
+                do { swapBytes = try ByteSize.parse(memorySwap) } catch {
+                    throw flagError(memorySwap, "--memory-swap", error.message)
+                }
+            }
+        }
+        var nanoCpus: Int64 = 0
+        if let cpus {
+            do { nanoCpus = try Self.parseNanoCPUs(cpus) } catch { throw flagError(cpus, "--cpus", error.message) }
+        }
+        var ulimits: [JSONValue] = []
+        for u in ulimit {
+            do { ulimits.append(try Self.parseUlimit(u)) } catch { throw flagError(u, "--ulimit", error.message) }
+        }
+        let securityOpts: [String]
+        let restartPolicy: JSONValue
+        do {
+            securityOpts = try Self.securityOptions(securityOpt, readFile: readFile)
+            restartPolicy = try Self.restartPolicy(restart)
+        } catch {
+            throw runError(error.message)
+        }
+        if autoRemove, restartPolicy["Name"]?.stringValue != "no" {
+            throw runError("Conflicting options: --restart and --rm")
+        }
+
+        var config: JSONValue = .object([
+            ("Hostname", .string(hostname)),
+            ("Domainname", .string("")),
+            ("User", .string(user ?? "")),
+            ("AttachStdin", .bool(attachStdin)),
+            ("AttachStdout", .bool(attachStdout)),
+            ("AttachStderr", .bool(attachStderr)),
+            ("Tty", .bool(tty)),
+            ("OpenStdin", .bool(interactive)),
+            ("StdinOnce", .bool(stdinOnce)),
+            ("Env", environment.isEmpty ? .null : .strings(environment)),
+            ("Cmd", cmd.isEmpty ? .null : .strings(cmd)),
+            ("Image", .string(image)),
+            ("Volumes", .object([])),
+            ("WorkingDir", .string(workdir ?? "")),
+            ("Entrypoint", entrypoint.map { .strings([$0]) } ?? .null),
+            ("OnBuild", .null),
+            ("Labels", .map(labels)),
+        ])
+        if let stopSignal, !stopSignal.isEmpty { config["StopSignal"] = .string(stopSignal) }
+        if let stopTimeout { config["StopTimeout"] = .int(stopTimeout) }
+
+        let networkMode = network ?? "default"
+        config["HostConfig"] = Self.hostConfig([
+            ("NetworkMode", .string(networkMode)),
+            ("RestartPolicy", restartPolicy),
+            ("AutoRemove", .bool(autoRemove)),
+            ("CapAdd", capAdd.isEmpty ? .null : .strings(Self.normalizeCapabilities(capAdd))),
+            ("CapDrop", capDrop.isEmpty ? .null : .strings(Self.normalizeCapabilities(capDrop))),
+            ("Privileged", .bool(privileged)),
+            ("ReadonlyRootfs", .bool(readOnly)),
+            ("SecurityOpt", securityOpts.isEmpty ? .null : .strings(securityOpts)),
+            ("CpuShares", .int(cpuShares)),
+            ("Memory", .int(memoryBytes)),
+            ("NanoCpus", .int(nanoCpus)),
+            ("CpusetCpus", .string(cpusetCpus)),
+            ("MemorySwap", .int(swapBytes)),
+            ("MemorySwappiness", .int(memorySwappiness)),
+            ("PidsLimit", .int(pidsLimit)),
+            ("Ulimits", .array(ulimits)),
+        ])
+        config["NetworkingConfig"] = .object([
+            ("EndpointsConfig", network == nil ? .object([("default", Self.emptyEndpoint)]) : .object([]))
+        ])
+
+        var query: [(String, String)] = []
+        if let name, !name.isEmpty { query.append(("name", name)) }
+        if let platform, !platform.isEmpty { query.append(("platform", platform)) }
+        return CreateRequest(image: image, query: query, body: config)
+    }
+
+    /// The full `HostConfig` with the docker CLI's zero values, `values` put in their places.
+    static func hostConfig(_ values: [(String, JSONValue)]) -> JSONValue {
+        var h: JSONValue = .object([
+            ("Binds", .null), ("ContainerIDFile", .string("")),
+            ("LogConfig", .object([("Type", .string("")), ("Config", .object([]))])),
+            ("NetworkMode", .string("default")), ("PortBindings", .object([])),
+            ("RestartPolicy", .object([("Name", .string("no")), ("MaximumRetryCount", .int(0))])),
+            ("AutoRemove", .bool(false)), ("VolumeDriver", .string("")), ("VolumesFrom", .null),
+            ("ConsoleSize", .array([.int(0), .int(0)])), ("CapAdd", .null), ("CapDrop", .null),
+            ("CgroupnsMode", .string("")), ("Dns", .array([])), ("DnsOptions", .array([])), ("DnsSearch", .array([])),
+            ("ExtraHosts", .null), ("GroupAdd", .null), ("IpcMode", .string("")), ("Cgroup", .string("")),
+            ("Links", .null), ("OomScoreAdj", .int(0)), ("PidMode", .string("")), ("Privileged", .bool(false)),
+            ("PublishAllPorts", .bool(false)), ("ReadonlyRootfs", .bool(false)), ("SecurityOpt", .null),
+            ("UTSMode", .string("")), ("UsernsMode", .string("")), ("ShmSize", .int(0)), ("Isolation", .string("")),
+            ("CpuShares", .int(0)), ("Memory", .int(0)), ("NanoCpus", .int(0)), ("CgroupParent", .string("")),
+            ("BlkioWeight", .int(0)), ("BlkioWeightDevice", .array([])), ("BlkioDeviceReadBps", .array([])),
+            ("BlkioDeviceWriteBps", .array([])), ("BlkioDeviceReadIOps", .array([])),
+            ("BlkioDeviceWriteIOps", .array([])), ("CpuPeriod", .int(0)), ("CpuQuota", .int(0)),
+            ("CpuRealtimePeriod", .int(0)), ("CpuRealtimeRuntime", .int(0)), ("CpusetCpus", .string("")),
+            ("CpusetMems", .string("")), ("Devices", .array([])), ("DeviceCgroupRules", .null),
+            ("DeviceRequests", .null), ("MemoryReservation", .int(0)), ("MemorySwap", .int(0)),
+            ("MemorySwappiness", .int(-1)), ("OomKillDisable", .bool(false)), ("PidsLimit", .int(0)),
+            ("Ulimits", .array([])), ("CpuCount", .int(0)), ("CpuPercent", .int(0)), ("IOMaximumIOps", .int(0)),
+            ("IOMaximumBandwidth", .int(0)), ("MaskedPaths", .null), ("ReadonlyPaths", .null),
+        ])
+        for (key, value) in values { h[key] = value }
+        return h
+    }
+
+    /// The endpoint the docker CLI sends for the default network (API 1.44).
+    static let emptyEndpoint: JSONValue = .object([
+        ("IPAMConfig", .null), ("Links", .null), ("Aliases", .null), ("MacAddress", .string("")),
+        ("DriverOpts", .null), ("GwPriority", .int(0)), ("NetworkID", .string("")), ("EndpointID", .string("")),
+        ("Gateway", .string("")), ("IPAddress", .string("")), ("IPPrefixLen", .int(0)), ("IPv6Gateway", .string("")),
+        ("GlobalIPv6Address", .string("")), ("GlobalIPv6PrefixLen", .int(0)), ("DNSNames", .null),
+    ])
+}
