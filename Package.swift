@@ -32,38 +32,58 @@ let package = Package(
         .target(name: "BerthStorageVFS", dependencies: ["BerthCore", "BerthOS", "BerthArchive"]),
         .target(name: "BerthNetworkBasic", dependencies: ["BerthCore"]),
         .target(name: "BerthImage", dependencies: ["BerthCore", "BerthOS", "BerthArchive"]),
-        .target(name: "BerthRuntime", dependencies: [
-            "BerthCore", "BerthOS", "CBerthLinux",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
-        .target(name: "BerthAPI", dependencies: [
-            "BerthCore",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
-        .target(name: "BerthDaemon", dependencies: [
-            "BerthCore", "BerthOS", "BerthImage", "BerthRuntime", "BerthAPI", "BerthArchive", "BerthCgroups", "CBerthLinux",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ]),
-        .target(name: "BerthCLI", dependencies: [
-            "BerthCore", "BerthAPI",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
-        .executableTarget(name: "berthd", dependencies: [
-            "BerthDaemon", "BerthStorageOverlay", "BerthStorageVFS", "BerthNetworkBasic", "BerthCgroups",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ]),
-        .executableTarget(name: "berth", dependencies: ["BerthCLI"]),
+        .target(
+            name: "BerthRuntime",
+            dependencies: [
+                "BerthCore", "BerthOS", "CBerthLinux",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "BerthAPI",
+            dependencies: [
+                "BerthCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "BerthDaemon",
+            dependencies: [
+                "BerthCore", "BerthOS", "BerthImage", "BerthRuntime", "BerthAPI", "BerthArchive", "BerthCgroups",
+                "CBerthLinux",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        .target(
+            name: "BerthCLI",
+            dependencies: [
+                "BerthCore", "BerthAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(
+            name: "berthd",
+            dependencies: [
+                "BerthDaemon", "BerthStorageOverlay", "BerthStorageVFS", "BerthNetworkBasic", "BerthCgroups",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        // Static Swift libraries: the CLI runs once per command, and dynamic loading of the Swift runtime and
+        // FoundationEssentials was most of its start-up time.
+        .executableTarget(
+            name: "berth", dependencies: ["BerthCLI"],
+            linkerSettings: [
+                .unsafeFlags([
+                    "-static-stdlib", "-Xlinker", "-l_FoundationCShims", "-Xlinker", "-l_FoundationCollections",
+                    "-Xlinker", "-lswiftSynchronization",
+                ])
+            ]),
         // The per-container shim: single-threaded, no Foundation/Dispatch/NIO, static Swift stdlib.
         .executableTarget(
             name: "berth-shim",

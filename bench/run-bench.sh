@@ -15,14 +15,15 @@ swift build -c release --product berth-shim >/dev/null
 swift build -c release --product berth >/dev/null
 bin=$(swift build -c release --show-bin-path)
 work=$(mktemp -d /var/tmp/berth-bench.XXXXXX)
-sock=$work/run/berth.sock
-"$bin/berthd" --root "$work/lib" --exec-root "$work/run" >"$work/berthd.log" 2>&1 &
+run=$(mktemp -d /run/berth-bench.XXXXXX)   # volatile state under /run, as /run/berth
+sock=$run/berth.sock
+"$bin/berthd" --root "$work/lib" --exec-root "$run" >"$work/berthd.log" 2>&1 &
 daemon=$!
 cleanup() {
   "$bin/berth" -H "unix://$sock" rm -f benchsleep >/dev/null 2>&1 || true
   kill -TERM $daemon 2>/dev/null; wait $daemon 2>/dev/null || true
   runc delete -f berthbench >/dev/null 2>&1 || true
-  rm -rf "$work"
+  rm -rf "$work" "$run"
 }
 trap cleanup EXIT
 for _ in $(seq 100); do "$bin/berth" -H "unix://$sock" version >/dev/null 2>&1 && break; sleep 0.1; done
@@ -83,7 +84,7 @@ sleep 1
 daemon_rss=$(rss $daemon)
 "$bin/berth" -H "unix://$sock" run -d --name benchsleep busybox sleep 300 >/dev/null
 sleep 0.5
-shim=$(cat "$work/run/containers/$("$bin/berth" -H "unix://$sock" inspect -f '{{.Id}}' benchsleep)/shim.pid")
+shim=$(cat "$run/containers/$("$bin/berth" -H "unix://$sock" inspect -f '{{.Id}}' benchsleep)/shim.pid")
 shim_rss=$(rss "$shim")
 echo "berthd idle RSS: $((daemon_rss / 1024)).$(( (daemon_rss % 1024) * 10 / 1024 )) MB; one shim RSS: $((shim_rss / 1024)).$(( (shim_rss % 1024) * 10 / 1024 )) MB" | tee -a "$work/times.txt"
 

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "tests run real containers: run as root" >&2; exit 1; }
+swift format lint --strict -r Sources Tests Package.swift
 swift build --build-tests
 swift test --skip-build
 contrib/smoke.sh

@@ -23,7 +23,10 @@ public final class Daemon: Sendable {
     let threadPool: NIOThreadPool
     let startedAt = Clock.nowNanos()
 
-    public init(configuration: DaemonConfiguration, storage: any StorageDriver, networks: [String: any NetworkDriver], logger: Logger) throws(BerthError) {
+    public init(
+        configuration: DaemonConfiguration, storage: any StorageDriver, networks: [String: any NetworkDriver],
+        logger: Logger
+    ) throws(BerthError) {
         self.configuration = configuration
         self.storage = storage
         self.networks = networks
@@ -37,7 +40,8 @@ public final class Daemon: Sendable {
         threadPool.start()
         events = EventBus()
         let store = try ImageStore(root: configuration.root, storage: storage)
-        let launcher = ShimLauncher(shimPath: configuration.shimPath, group: group, threadPool: threadPool, logger: logger)
+        let launcher = ShimLauncher(
+            shimPath: configuration.shimPath, group: group, threadPool: threadPool, logger: logger)
         containers = ContainerService(
             configuration: configuration, images: store, storage: storage, networks: networks, launcher: launcher,
             events: events, logger: logger)
@@ -47,7 +51,8 @@ public final class Daemon: Sendable {
     /// Adopts containers that kept running, then serves the API on every host until cancelled.
     public func run() async throws {
         await containers.restore()
-        let server = APIServer(router: Routes.router(self), serverVersion: configuration.version, logger: logger, group: group)
+        let server = APIServer(
+            router: Routes.router(self), serverVersion: configuration.version, logger: logger, group: group)
         var channels: [Channel] = []
         for host in configuration.hosts.isEmpty ? [configuration.defaultHost] : configuration.hosts {
             let address = try APIServer.Address(parsing: host)

@@ -3,7 +3,9 @@ import BerthCore
 /// Applies Dockerfile-style `--change` lines (`CMD ["sh"]`, `ENV A=b`, `WORKDIR /x`, …) to an image's
 /// container config, as `docker import -c` and `docker commit -c` do.
 public enum ConfigChanges {
-    public static let supported = ["CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "ONBUILD", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"]
+    public static let supported = [
+        "CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "ONBUILD", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
+    ]
 
     public static func apply(_ line: String, to config: inout JSONValue) throws(BerthError) {
         let trimmed = line.trimmingSpaces

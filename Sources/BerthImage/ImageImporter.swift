@@ -11,7 +11,9 @@ public struct ImageImporter: Sendable {
 
     /// Imports the tar at `path` (plain or compressed) and names it `reference` if given.
     /// - Returns: the new image.
-    public func importTar(path: String, reference: ImageReference?, changes: [String], message: String, platformOS: String = "linux") async throws(BerthError) -> ImageRecord {
+    public func importTar(
+        path: String, reference: ImageReference?, changes: [String], message: String, platformOS: String = "linux"
+    ) async throws(BerthError) -> ImageRecord {
         var imageConfig: JSONValue = .object([])
         for line in changes { try ConfigChanges.apply(line, to: &imageConfig) }
         let (diffHex, _) = try ArchiveDigest.uncompressedSHA256(path: path)

@@ -40,7 +40,8 @@ public struct ImageRecord: Sendable {
             throw .internalError("corrupt image record")
         }
         self.init(
-            id: id, config: config, layers: json["layers"]?.stringArray ?? [], repoTags: json["repoTags"]?.stringArray ?? [],
+            id: id, config: config, layers: json["layers"]?.stringArray ?? [],
+            repoTags: json["repoTags"]?.stringArray ?? [],
             size: json["size"]?.int64Value ?? 0, lastTagTime: Int64(json["lastTagTime"]?.stringValue ?? "") ?? 0)
     }
 }

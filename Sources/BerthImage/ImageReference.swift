@@ -20,7 +20,8 @@ public struct ImageReference: Sendable, Equatable, CustomStringConvertible {
             tag = String(s[s.index(after: colon)...])
             s = String(s[..<colon])
         }
-        for prefix in ["docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/"] where s.hasPrefix(prefix) {
+        for prefix in ["docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/"]
+        where s.hasPrefix(prefix) {
             s = String(s.dropFirst(prefix.count))
             break
         }
@@ -38,20 +39,25 @@ public struct ImageReference: Sendable, Equatable, CustomStringConvertible {
             // The first component may be a registry host (with a port, dots, capitals).
             let isHost = i == 0 && components.count > 1 && (c.contains(".") || c.contains(":") || c == "localhost")
             for ch in c.unicodeScalars {
-                let ok = ("a"..."z").contains(ch) || ("0"..."9").contains(ch) || ch == "." || ch == "_" || ch == "-"
+                let ok =
+                    ("a"..."z").contains(ch) || ("0"..."9").contains(ch) || ch == "." || ch == "_" || ch == "-"
                     || (isHost && (("A"..."Z").contains(ch) || ch == ":"))
                 if !ok {
                     if ("A"..."Z").contains(ch) {
-                        throw .invalidArgument("invalid reference format: repository name (\(repository)) must be lowercase")
+                        throw .invalidArgument(
+                            "invalid reference format: repository name (\(repository)) must be lowercase")
                     }
                     throw bad()
                 }
             }
         }
         if let tag {
-            guard !tag.isEmpty, tag.count <= 128, tag.unicodeScalars.allSatisfy({
-                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "." || $0 == "-"
-            }) else { throw bad() }
+            guard !tag.isEmpty, tag.count <= 128,
+                tag.unicodeScalars.allSatisfy({
+                    ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_"
+                        || $0 == "." || $0 == "-"
+                })
+            else { throw bad() }
         }
     }
 

@@ -24,7 +24,9 @@ public enum FileSystem {
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            let n = try Syscall.call("read \(what)") { chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
+            let n = try Syscall.call("read \(what)") {
+                chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            }
             if n == 0 { break }
             out.append(contentsOf: chunk[0..<n])
         }
@@ -50,7 +52,10 @@ public enum FileSystem {
         var offset = 0
         while offset < bytes.count {
             let n = try Syscall.call("write \(what)") {
-                bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+                bytes.withUnsafeBytes { buffer in
+                    guard let base = buffer.baseAddress else { return 0 }
+                    return write(fd, base + offset, buffer.count - offset)
+                }
             }
             offset += n
         }
@@ -60,7 +65,9 @@ public enum FileSystem {
     /// A crash leaves either the old file or the new one, never a torn one.
     /// With `durable: false` the data is not fsynced: a crash may lose the new content but never tears the
     /// file (for files that are regenerated, such as a container's hosts file or a cache).
-    public static func writeFileAtomic(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, durable: Bool = true) throws(BerthError) {
+    public static func writeFileAtomic(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, durable: Bool = true)
+        throws(BerthError)
+    {
         let tmp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         do {
             let fd = try Syscall.call("open \(tmp)") { open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode) }
@@ -80,7 +87,9 @@ public enum FileSystem {
         if durable { syncDirectory(of: path) }
     }
 
-    public static func writeFileAtomic(_ path: String, _ text: String, mode: mode_t = 0o644, durable: Bool = true) throws(BerthError) {
+    public static func writeFileAtomic(_ path: String, _ text: String, mode: mode_t = 0o644, durable: Bool = true)
+        throws(BerthError)
+    {
         try writeFileAtomic(path, Array(text.utf8), mode: mode, durable: durable)
     }
 

@@ -7,7 +7,9 @@ public enum Syscall {
     /// - Returns: the non-negative result.
     /// - Throws: `BerthError` with code `.system(errno)` and message `"<what>: <strerror>"`.
     @discardableResult
-    public static func call<T: BinaryInteger>(_ what: @autoclosure () -> String, _ body: () -> T) throws(BerthError) -> T {
+    public static func call<T: BinaryInteger>(_ what: @autoclosure () -> String, _ body: () -> T) throws(BerthError)
+        -> T
+    {
         while true {
             let r = body()
             if r >= 0 { return r }

@@ -27,7 +27,9 @@ public struct ShimLauncher: Sendable {
     /// - Throws: `BerthError` whose code's errno is the Docker exit class (127 not found, 126 not executable,
     ///   125 otherwise) when the container could not start.
     ///   `onEvent` receives the session's events after the start (the exit, or the shim's loss).
-    public func start(spec: ShimSpec, output: OutputHub, onEvent: @escaping @Sendable (ShimSession.Event) -> Void) async throws(BerthError) -> (ShimSession, Int32) {
+    public func start(spec: ShimSpec, output: OutputHub, onEvent: @escaping @Sendable (ShimSession.Event) -> Void)
+        async throws(BerthError) -> (ShimSession, Int32)
+    {
         try FileSystem.createDirectory(spec.stateDir, mode: 0o711)
         for stale in ["exit.json", "pid", "shim.pid", "shim.sock"] { unlink(spec.stateDir + "/" + stale) }
         try FileSystem.writeFileAtomic(spec.stateDir + "/spec.json", spec.json.serialized, mode: 0o600, durable: false)
@@ -66,7 +68,9 @@ public struct ShimLauncher: Sendable {
             throw BerthError(.internalError, "container exited during start (\(status.exitCode))")
         case .lost:
             let log = (try? FileSystem.readText(spec.stateDir + "/shim.log")) ?? ""
-            throw BerthError(.internalError, "shim exited before starting the container" + (log.isEmpty ? "" : ": \(log.trimmingSpaces)"))
+            throw BerthError(
+                .internalError,
+                "shim exited before starting the container" + (log.isEmpty ? "" : ": \(log.trimmingSpaces)"))
         }
     }
 
@@ -79,8 +83,9 @@ public struct ShimLauncher: Sendable {
         }
         return cArgs.withUnsafeBufferPointer { a in
             cEnv.withUnsafeBufferPointer { e in
-                a.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: cArgs.count) { ap in
-                    e.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: cEnv.count) { ep in
+                guard let argBase = a.baseAddress, let envBase = e.baseAddress else { return -EINVAL }
+                return argBase.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: cArgs.count) { ap in
+                    envBase.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: cEnv.count) { ep in
                         berth_spawn(path, ap, ep, fds, Int32(fds.count))
                     }
                 }
@@ -101,7 +106,9 @@ public struct ShimLauncher: Sendable {
 
     /// Reconnects to the shim of a container that kept running while the daemon was down.
     /// - Returns: the session and the pid the shim reports, or nil when the shim is gone.
-    public func reconnect(id: String, stateDir: String, output: OutputHub, onEvent: @escaping @Sendable (ShimSession.Event) -> Void) async -> (ShimSession, Int32)? {
+    public func reconnect(
+        id: String, stateDir: String, output: OutputHub, onEvent: @escaping @Sendable (ShimSession.Event) -> Void
+    ) async -> (ShimSession, Int32)? {
         let gate = EventGate(onEvent: onEvent)
         let session = ShimSession(containerID: id, output: output) { gate.deliver($0) }
         let channel: Channel

@@ -50,7 +50,8 @@ public final class ShimSession: Sendable {
             let message = space < text.endIndex ? String(text[text.index(after: space)...]) : text
             finish(.failed(code: code, message: message))
         case ShimMessage.exited:
-            let status = (try? ExitStatus(json: JSONValue.parse(bytes: frame.payload)))
+            let status =
+                (try? ExitStatus(json: JSONValue.parse(bytes: frame.payload)))
                 ?? ExitStatus(exitCode: 255, oomKilled: false, finishedAt: 0, error: "malformed exit status from shim")
             finish(.exited(status))
         default:

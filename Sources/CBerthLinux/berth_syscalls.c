@@ -4,6 +4,7 @@
 // pidfd_* and SCM_RIGHTS helpers are invisible; syscall() and prctl() are variadic and cannot be called
 // from Swift; major()/minor() and CMSG_* are function-like macros that Swift does not import.
 #define _GNU_SOURCE
+#include <malloc.h>
 #include "CBerthLinux.h"
 
 #include <dirent.h>
@@ -208,3 +209,6 @@ uint64_t berth_proc_starttime(pid_t pid) {
     }
     return strtoull(p, NULL, 10);
 }
+
+// malloc_trim lives in <malloc.h>, which Swift's Glibc module does not include.
+int berth_malloc_trim(void) { return malloc_trim(0); }

@@ -20,7 +20,8 @@ struct ContainerLauncher {
         case .dockerDefault:
             seccompFilter = try Self.cachedFilter(spec: spec, key: "default-\(mask)-\(kernel ?? "")") {
                 () throws(BerthError) in
-                try SeccompCompiler.compile(SeccompProfile.dockerDefault.resolved(capabilities: caps, kernelVersion: kernel))
+                try SeccompCompiler.compile(
+                    SeccompProfile.dockerDefault.resolved(capabilities: caps, kernelVersion: kernel))
             }
         case .custom(let profile):
             let key = SHA256.hash(Array("\(profile.json.serialized)|\(mask)|\(kernel ?? "")".utf8))
@@ -32,7 +33,9 @@ struct ContainerLauncher {
 
     /// Compiling Docker's profile with libseccomp takes milliseconds; the BPF for one profile, capability set
     /// and kernel never changes, so it is kept in `<exec-root>/seccomp/` (volatile, rebuilt after a reboot).
-    static func cachedFilter(spec: ShimSpec, key: String, compile: () throws(BerthError) -> [UInt8]) throws(BerthError) -> [UInt8] {
+    static func cachedFilter(spec: ShimSpec, key: String, compile: () throws(BerthError) -> [UInt8]) throws(BerthError)
+        -> [UInt8]
+    {
         let execRoot = FileSystem.parent(of: FileSystem.parent(of: spec.stateDir))
         let dir = execRoot + "/seccomp"
         let path = "\(dir)/\(key).bpf"
@@ -48,7 +51,9 @@ struct ContainerLauncher {
     static func kernelRelease() -> String? {
         var u = utsname()
         guard uname(&u) == 0 else { return nil }
-        return withUnsafePointer(to: &u.release) { $0.withMemoryRebound(to: CChar.self, capacity: 65) { String(cString: $0) } }
+        return withUnsafePointer(to: &u.release) {
+            $0.withMemoryRebound(to: CChar.self, capacity: 65) { String(cString: $0) }
+        }
     }
 
     /// The shim's own permitted capability set (`CapPrm` of /proc/self/status).
@@ -60,7 +65,10 @@ struct ContainerLauncher {
         return ~0
     }
 
-    static func cString(_ s: String) -> UnsafePointer<CChar> { UnsafePointer(strdup(s)!) }
+    static func cString(_ s: String) -> UnsafePointer<CChar> {
+        guard let p = strdup(s) else { ShimLog.fatal("berth-shim: out of memory") }
+        return UnsafePointer(p)
+    }
 
     static func cStrings(_ a: [String]) -> UnsafePointer<UnsafePointer<CChar>?> {
         let p = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: a.count + 1)
@@ -126,7 +134,9 @@ struct ContainerLauncher {
     }
 
     /// Calls `body` with a filled config whose stdio is the given fds.
-    func withConfig(stdin: Int32, stdout: Int32, stderr: Int32, _ body: (UnsafePointer<berth_container_config>) -> Int32) -> Int32 {
+    func withConfig(
+        stdin: Int32, stdout: Int32, stderr: Int32, _ body: (UnsafePointer<berth_container_config>) -> Int32
+    ) -> Int32 {
         var cfg = berth_container_config()
         var flags = BERTH_CLONE_NEWNS | BERTH_CLONE_NEWPID | BERTH_CLONE_NEWIPC | BERTH_CLONE_NEWUTS
         if !spec.hostNetwork { flags |= BERTH_CLONE_NEWNET }
@@ -158,7 +168,9 @@ struct ContainerLauncher {
         cfg.no_new_privs = spec.noNewPrivileges ? 1 : 0
         if !seccompFilter.isEmpty {
             let filter = UnsafeMutableRawPointer.allocate(byteCount: seccompFilter.count, alignment: 8)
-            seccompFilter.withUnsafeBytes { filter.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            seccompFilter.withUnsafeBytes { bytes in
+                if let base = bytes.baseAddress { filter.copyMemory(from: base, byteCount: bytes.count) }
+            }
             cfg.seccomp_filter = UnsafeRawPointer(filter)
             cfg.seccomp_filter_len = seccompFilter.count / 8
         }

@@ -9,6 +9,8 @@ extension Shim {
     func supervise(pid: Int32, pidfd: Int32, stdin stdinFD: Int32, stdout: Int32, stderr: Int32) {
         try? FileSystem.writeFileAtomic(spec.stateDir + "/pid", String(pid), durable: false)
         broadcast(ShimMessage.started, Array(String(pid).utf8))
+        ShimTrace.mark("started sent")
+        releaseSetupMemory()
         var stdinFD = stdinFD
         var streams: [(fd: Int32, name: String, type: UInt8)] = [
             (stdout, "stdout", ShimMessage.stdout), (stderr, "stderr", ShimMessage.stderr),
@@ -130,6 +132,7 @@ extension Shim {
 
     /// Records the exit, tells the daemons, removes the cgroup.
     func finish(rawStatus: Int32) {
+        ShimTrace.mark("exited")
         log?.flush()
         let code: Int32
         if rawStatus & 0x7F == 0 {
@@ -143,5 +146,6 @@ extension Shim {
         cgroups.remove(path: spec.cgroupPath)
         unlink(spec.stateDir + "/shim.sock")
         broadcast(ShimMessage.exited, Array(status.json.serialized.utf8))
+        ShimTrace.mark("exit sent")
     }
 }

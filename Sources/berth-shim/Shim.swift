@@ -22,6 +22,8 @@ final class Shim {
     init(stateDir: String, daemonFD: Int32) throws(BerthError) {
         let text = try FileSystem.readFile(stateDir + "/spec.json")
         spec = try ShimSpec(json: JSONValue.parse(bytes: text))
+        ShimTrace.enabled = spec.trace
+        ShimTrace.mark("spec")
         cgroups = Cgroups.detect()
         connections.append(Connection(fd: daemonFD))
         _ = fcntl(daemonFD, F_SETFD, FD_CLOEXEC)
@@ -50,7 +52,9 @@ final class Shim {
             fail(class: error.code.name == "start" ? error.code.errno : 125, message: error.message)
             return 0
         }
-        supervise(pid: started.pid, pidfd: started.pidfd, stdin: started.stdin, stdout: started.stdout, stderr: started.stderr)
+        supervise(
+            pid: started.pid, pidfd: started.pidfd, stdin: started.stdin, stdout: started.stdout, stderr: started.stderr
+        )
         return 0
     }
 
@@ -58,6 +62,7 @@ final class Shim {
 
     func startContainer() throws(BerthError) -> (pid: Int32, pidfd: Int32, stdin: Int32, stdout: Int32, stderr: Int32) {
         try cgroups.create(path: spec.cgroupPath, resources: spec.resources)
+        ShimTrace.mark("cgroup created")
         var out = [Int32](repeating: -1, count: 2)
         var err = [Int32](repeating: -1, count: 2)
         var inp = [Int32](repeating: -1, count: 2)
@@ -66,11 +71,13 @@ final class Shim {
             try Syscall.call("pipe") { berth_pipe_cloexec(&err) }
             if spec.openStdin { try Syscall.call("pipe") { berth_pipe_cloexec(&inp) } }
             let launcher = try ContainerLauncher(spec: spec)
+            ShimTrace.mark("seccomp ready")
             var container = berth_container()
             let rc = launcher.withConfig(stdin: inp[0], stdout: out[1], stderr: err[1]) { cfg in
                 berth_container_start(cfg, &container)
             }
             if rc < 0 { throw Syscall.error("clone container", errno: -rc) }
+            ShimTrace.mark("cloned")
             do throws(BerthError) {
                 try cgroups.attach(path: spec.cgroupPath, pid: container.pid)
             } catch {
@@ -78,9 +85,11 @@ final class Shim {
                 waitpid(container.pid, nil, 0)
                 throw error
             }
+            ShimTrace.mark("cgroup attached")
             var message = [CChar](repeating: 0, count: 1024)
             let cls = berth_container_resume(container.sync_fd, &message, message.count)
             close(container.sync_fd)
+            ShimTrace.mark("exec confirmed")
             if cls != 0 {
                 waitpid(container.pid, nil, 0)
                 throw BerthError(.init("start", errno: cls), String(nulTerminated: message))
@@ -113,7 +122,9 @@ final class Shim {
         }
         defer { close(dirFD) }
         let shortPath = "/proc/self/fd/\(dirFD)/\(FileSystem.basename(path))"
-        let fd = try Syscall.call("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+        let fd = try Syscall.call("socket") {
+            socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        }
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(shortPath.utf8)

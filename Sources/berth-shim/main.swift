@@ -13,6 +13,7 @@ signal(SIGPIPE, SIG_IGN)
 do {
     let shim = try Shim(stateDir: arguments[2], daemonFD: 3)
     shim.detach()
+    ShimTrace.mark("detached")
     exit(shim.run())
 } catch {
     ShimLog.fatal("berth-shim: \(error.message)")

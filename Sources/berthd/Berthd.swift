@@ -17,14 +17,19 @@ struct Berthd: AsyncParsableCommand {
         commandName: "berthd", abstract: "The Berth container engine daemon (Docker Engine API).")
 
     @Option(help: "Root of persistent state") var root = "/var/lib/berth"
-    @Option(name: .customLong("exec-root"), help: "Root of volatile state (sockets, shim state)") var execRoot = "/run/berth"
-    @Option(name: [.customShort("H"), .customLong("host")], help: "Daemon socket(s) to listen on: unix://PATH or tcp://ADDR:PORT")
+    @Option(name: .customLong("exec-root"), help: "Root of volatile state (sockets, shim state)") var execRoot =
+        "/run/berth"
+    @Option(
+        name: [.customShort("H"), .customLong("host")],
+        help: "Daemon socket(s) to listen on: unix://PATH or tcp://ADDR:PORT")
     var hosts: [String] = []
     @Option(name: .customLong("storage-driver"), help: "Storage driver: overlay or vfs") var storageDriver = "overlay"
     @Option(name: .customLong("log-level"), help: "Log level: debug, info, warn, error") var logLevel = "info"
     @Option(
         name: .customLong("cgroup-favordynmods"),
-        help: "On cgroup v1/hybrid hosts, remount the cgroup2 mount with favordynmods so that moving a container into its cgroups does not wait for an RCU grace period (true|false)")
+        help:
+            "On cgroup v1/hybrid hosts, remount the cgroup2 mount with favordynmods so that moving a container into its cgroups does not wait for an RCU grace period (true|false)"
+    )
     var favorDynmods = true
 
     func run() async throws {
@@ -65,7 +70,8 @@ struct Berthd: AsyncParsableCommand {
             switch storageDriver {
             case "overlay", "overlay2": storage = try OverlayDriver(home: root + "/storage/overlay")
             case "vfs": storage = try VFSDriver(home: root + "/storage/vfs")
-            default: throw BerthError.invalidArgument("unknown storage driver \(storageDriver) (available: overlay, vfs)")
+            default:
+                throw BerthError.invalidArgument("unknown storage driver \(storageDriver) (available: overlay, vfs)")
             }
             config.storageDriver = storage.name
             if favorDynmods, let note = Cgroups.enableFavorDynmods() { logger.info("\(note)") }
@@ -113,10 +119,14 @@ struct Berthd: AsyncParsableCommand {
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { throw .invalidArgument("socket path too long: \(path)") }
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            throw .invalidArgument("socket path too long: \(path)")
+        }
         withUnsafeMutableBytes(of: &addr.sun_path) { p in for (i, b) in bytes.enumerated() { p[i] = b } }
         let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         if rc == 0 { throw BerthError(.conflict, "another daemon is already listening on \(path)") }
     }

@@ -41,7 +41,8 @@ struct APIChannelHandlerTests {
     }
 
     @Test func queryIsDecoded() async {
-        let (status, body) = await respond("GET", "/echo?all=1&filters=%7B%22label%22%3A%5B%22a%3Db%22%5D%7D&n=a+b&n=c&flag")
+        let (status, body) = await respond(
+            "GET", "/echo?all=1&filters=%7B%22label%22%3A%5B%22a%3Db%22%5D%7D&n=a+b&n=c&flag")
         #expect(status == 200)
         #expect(body == #"{"all":["1"],"filters":["{\"label\":[\"a=b\"]}"],"flag":[""],"n":["a b","c"]}"# + "\n")
     }

@@ -70,7 +70,8 @@ struct APIClientTests {
         let received = Received()
         let (path, listener) = try #require(
             serveOnce(
-                response: "HTTP/1.1 200 OK\r\nApi-Version: 1.44\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nOK",
+                response:
+                    "HTTP/1.1 200 OK\r\nApi-Version: 1.44\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nOK",
                 received: received))
         defer {
             close(listener)

@@ -10,7 +10,9 @@ struct ConnectionTests {
         + "5\r\nhello\r\n6;ext=1\r\n world\r\nA\r\n0123456789\r\n0\r\n\r\n"
 
     /// Reads one response from `fd` (closing it): status, headers and the body chunks as `onChunk` saw them.
-    private func readResponse(_ fd: Int32, stopAfter limit: Int = .max) throws(BerthError) -> (Int, [(String, String)], [String]) {
+    private func readResponse(_ fd: Int32, stopAfter limit: Int = .max) throws(BerthError) -> (
+        Int, [(String, String)], [String]
+    ) {
         let conn = Connection(fd: fd)
         defer { conn.close() }
         let (status, headers) = try conn.readHead()

@@ -5,7 +5,8 @@ import Testing
 
 struct HTTPRequestTests {
     static func request(_ query: [String: [String]] = [:], headers: [(String, String)] = []) -> HTTPRequest {
-        HTTPRequest(method: "GET", path: "/containers/json", apiVersion: .maximum, query: query, headers: headers, body: [])
+        HTTPRequest(
+            method: "GET", path: "/containers/json", apiVersion: .maximum, query: query, headers: headers, body: [])
     }
 
     @Test(arguments: ["", "0", "no", "false", "none", "FALSE", "No", "None"])

@@ -13,7 +13,10 @@ func makeSocketPair() -> (Int32, Int32)? {
 func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
     var offset = 0
     while offset < bytes.count {
-        let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+        let n = bytes.withUnsafeBytes { buffer in
+            guard let base = buffer.baseAddress else { return 0 }
+            return send(fd, base + offset, buffer.count - offset, Int32(MSG_NOSIGNAL))
+        }
         if n < 0 {
             if errno == EINTR { continue }
             return
@@ -54,7 +57,9 @@ func serveOnce(response: String, received: Received) -> (String, Int32)? {
         for (i, b) in path.utf8.enumerated() { p[i] = b }
     }
     let bound = withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+        }
     }
     guard bound == 0, listen(listener, 1) == 0 else {
         close(listener)
@@ -81,7 +86,9 @@ func serveOnce(response: String, received: Received) -> (String, Int32)? {
 extension [UInt8] {
     var containsHeadEnd: Bool {
         guard count >= 4 else { return false }
-        return (0...(count - 4)).contains { self[$0] == 13 && self[$0 + 1] == 10 && self[$0 + 2] == 13 && self[$0 + 3] == 10 }
+        return (0...(count - 4)).contains {
+            self[$0] == 13 && self[$0 + 1] == 10 && self[$0 + 2] == 13 && self[$0 + 3] == 10
+        }
     }
 }
 

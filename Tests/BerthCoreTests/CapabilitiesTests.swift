@@ -13,7 +13,8 @@ struct CapabilitiesTests {
     }
 
     @Test func addAndDropAcceptEveryNameForm() throws {
-        let caps = try Capabilities.effective(add: ["net_admin", "CAP_SYS_PTRACE"], drop: ["MKNOD", "cap_kill"], privileged: false)
+        let caps = try Capabilities.effective(
+            add: ["net_admin", "CAP_SYS_PTRACE"], drop: ["MKNOD", "cap_kill"], privileged: false)
         #expect(caps.contains("CAP_NET_ADMIN"))
         #expect(caps.contains("CAP_SYS_PTRACE"))
         #expect(!caps.contains("CAP_MKNOD"))
@@ -24,7 +25,10 @@ struct CapabilitiesTests {
     }
 
     @Test func dropAllThenAdd() throws {
-        #expect(try Capabilities.effective(add: ["chown", "NET_RAW"], drop: ["ALL"], privileged: false) == ["CAP_CHOWN", "CAP_NET_RAW"])
+        #expect(
+            try Capabilities.effective(add: ["chown", "NET_RAW"], drop: ["ALL"], privileged: false) == [
+                "CAP_CHOWN", "CAP_NET_RAW",
+            ])
         #expect(try Capabilities.effective(add: [], drop: ["all"], privileged: false).isEmpty)
     }
 
@@ -37,7 +41,8 @@ struct CapabilitiesTests {
 
     /// moby's `TweakCapabilities` drops from the default set first, then adds: an add wins over a drop.
     @Test func addWinsOverDropOfTheSameCapability() throws {
-        let caps = try Capabilities.effective(add: ["SYS_ADMIN", "KILL"], drop: ["SYS_ADMIN", "KILL"], privileged: false)
+        let caps = try Capabilities.effective(
+            add: ["SYS_ADMIN", "KILL"], drop: ["SYS_ADMIN", "KILL"], privileged: false)
         #expect(caps.contains("CAP_SYS_ADMIN"))
         #expect(caps.contains("CAP_KILL"))
     }

@@ -12,7 +12,8 @@ struct ShimSpecTests {
             id: id, stateDir: "/run/berth/containers/\(id)",
             logPath: "/var/lib/berth/containers/\(id)/\(id)-json.log", rootfs: "/run/berth/containers/\(id)/rootfs",
             rootMounts: [
-                MountSpec(type: "overlay", source: "overlay", options: ["lowerdir=/l1:/l2", "upperdir=/u", "workdir=/w"])
+                MountSpec(
+                    type: "overlay", source: "overlay", options: ["lowerdir=/l1:/l2", "upperdir=/u", "workdir=/w"])
             ],
             args: ["echo", "hi"],
             env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=4f1d0c2b9a8e"],

@@ -123,7 +123,8 @@ struct SecurityOptionsTests {
     }
 
     @Test func seccompProfileJSON() throws {
-        let text = #"seccomp={"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["chmod"],"action":"SCMP_ACT_ERRNO"}]}"#
+        let text =
+            #"seccomp={"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["chmod"],"action":"SCMP_ACT_ERRNO"}]}"#
         guard case .seccompProfile(let profile) = try SecurityOptions.parse(text) else {
             Issue.record("profile not decoded")
             return

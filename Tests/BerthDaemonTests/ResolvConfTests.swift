@@ -28,7 +28,8 @@ struct ResolvConfTests {
 
     @Test func loopbackNameserversAreDroppedOthersKept() async throws {
         let text = try await resolvConf(
-            hostFile: "nameserver 10.0.0.2\nnameserver 127.0.0.1\n  nameserver ::1\nnameserver 192.168.1.1\ndomain lan\n")
+            hostFile:
+                "nameserver 10.0.0.2\nnameserver 127.0.0.1\n  nameserver ::1\nnameserver 192.168.1.1\ndomain lan\n")
         #expect(text == "domain lan\nnameserver 10.0.0.2\nnameserver 192.168.1.1\n")
     }
 
@@ -43,8 +44,9 @@ struct ResolvConfTests {
         let hostFile = "nameserver 127.0.0.53\n# keep comments\nsearch corp.example\n"
         #expect(try await resolvConf(hostFile: hostFile, host: true) == hostFile)
         // Unless the container asks for its own servers.
-        #expect(try await resolvConf(hostFile: hostFile, host: true, dns: ["1.1.1.1"])
-            == "search corp.example\nnameserver 1.1.1.1\n")
+        #expect(
+            try await resolvConf(hostFile: hostFile, host: true, dns: ["1.1.1.1"])
+                == "search corp.example\nnameserver 1.1.1.1\n")
     }
 
     @Test func emptyHostFileGetsTheFallbacks() async throws {

@@ -13,7 +13,10 @@ struct ImageReferenceTests {
         ("localhost:5000/a/b:v1", "localhost:5000/a/b", "v1", nil),
         ("localhost:5000/app", "localhost:5000/app", "latest", nil),
         ("localhost/app:dev", "localhost/app", "dev", nil),
-        ("Registry.Example.com:443/team/app:Release_1.0-rc", "Registry.Example.com:443/team/app", "Release_1.0-rc", nil),
+        (
+            "Registry.Example.com:443/team/app:Release_1.0-rc", "Registry.Example.com:443/team/app", "Release_1.0-rc",
+            nil
+        ),
     ])
     func normalizes(_ text: String, _ repository: String, _ tag: String, _ digest: String?) throws {
         let ref = try ImageReference(parsing: text)
@@ -100,9 +103,12 @@ struct ConfigChangesTests {
 
     @Test func labelsWithQuotedValues() throws {
         let config = try apply([#"LABEL version="1.0" description="a b c" single='it is'"#, "LABEL plain=x"])
-        #expect(config["Labels"]?.stringMap == ["version": "1.0", "description": "a b c", "single": "it is", "plain": "x"])
+        #expect(
+            config["Labels"]?.stringMap == ["version": "1.0", "description": "a b c", "single": "it is", "plain": "x"])
         #expect(config["Labels"]?.objectMembers.map(\.0) == ["version", "description", "single", "plain"])
-        #expect(try apply(["LABEL maintainer someone@example.com"])["Labels"]?["maintainer"] == .string("someone@example.com"))
+        #expect(
+            try apply(["LABEL maintainer someone@example.com"])["Labels"]?["maintainer"]
+                == .string("someone@example.com"))
     }
 
     @Test func exposeVolumeWorkdirUserStopSignal() throws {

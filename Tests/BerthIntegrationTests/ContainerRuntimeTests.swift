@@ -8,7 +8,9 @@ import Testing
 struct ContainerRuntimeTests {
     @Test func pid1HostnameAndNamespaces() async throws {
         try await TestDaemon.with { d in
-            let r = try d.run(["sh", "-c", "echo $$; hostname; cat /etc/hostname; ls /sys/class/net"], config: [("Hostname", .string("box1"))])
+            let r = try d.run(
+                ["sh", "-c", "echo $$; hostname; cat /etc/hostname; ls /sys/class/net"],
+                config: [("Hostname", .string("box1"))])
             #expect(r.exitCode == 0)
             #expect(r.stdout == "1\nbox1\nbox1\nlo\n")
             let mounts = try d.run(["cat", "/proc/mounts"]).stdout
@@ -25,11 +27,14 @@ struct ContainerRuntimeTests {
 
     @Test func userEnvWorkdirFromConfigAndImage() async throws {
         try await TestDaemon.with { d in
-            let r = try d.run(["sh", "-c", "id; echo $K; pwd; echo $HOME"], config: [
-                ("User", .string("nobody")), ("Env", .strings(["K=v1"])), ("WorkingDir", .string("/tmp/work")),
-            ])
+            let r = try d.run(
+                ["sh", "-c", "id; echo $K; pwd; echo $HOME"],
+                config: [
+                    ("User", .string("nobody")), ("Env", .strings(["K=v1"])), ("WorkingDir", .string("/tmp/work")),
+                ])
             #expect(r.exitCode == 0)
-            #expect(r.stdout == "uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\nv1\n/tmp/work\n/nonexistent\n")
+            #expect(
+                r.stdout == "uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\nv1\n/tmp/work\n/nonexistent\n")
             let numeric = try d.run(["id", "-u"], config: [("User", .string("1234:5678"))])
             #expect(numeric.stdout == "1234\n")
             let unknown = try d.create(["id"], config: [("User", .string("nosuchuser"))])
@@ -49,24 +54,33 @@ struct ContainerRuntimeTests {
             #expect(unshare.stderr.contains("Operation not permitted"))
             let caps = try d.run(["sh", "-c", "grep CapEff /proc/self/status"])
             #expect(caps.stdout.contains("00000000a80425fb"))
-            let dropped = try d.run(["sh", "-c", "grep CapEff /proc/self/status"], host: [("CapDrop", .strings(["NET_RAW", "CHOWN"]))])
+            let dropped = try d.run(
+                ["sh", "-c", "grep CapEff /proc/self/status"], host: [("CapDrop", .strings(["NET_RAW", "CHOWN"]))])
             // CHOWN (bit 0) and NET_RAW (bit 13) dropped from Docker's default a80425fb.
             #expect(dropped.stdout.contains("00000000a80405fa"))
             let chown = try d.run(["chown", "1:1", "/tmp"], host: [("CapDrop", .strings(["CHOWN"]))])
             #expect(chown.exitCode != 0)
-            let added = try d.run(["sh", "-c", "mount -t tmpfs none /tmp && echo mounted"], host: [("CapAdd", .strings(["SYS_ADMIN"]))])
+            let added = try d.run(
+                ["sh", "-c", "mount -t tmpfs none /tmp && echo mounted"], host: [("CapAdd", .strings(["SYS_ADMIN"]))])
             #expect(added.stdout == "mounted\n")
-            let privileged = try d.run(["sh", "-c", "mount -t tmpfs none /tmp && unshare -u true && echo ok"], host: [("Privileged", .bool(true))])
+            let privileged = try d.run(
+                ["sh", "-c", "mount -t tmpfs none /tmp && unshare -u true && echo ok"],
+                host: [("Privileged", .bool(true))])
             #expect(privileged.stdout == "ok\n")
             // seccomp=unconfined lifts the filter but not the capability check.
-            let unconfined = try d.run(["sh", "-c", "grep Seccomp: /proc/self/status"], host: [("SecurityOpt", .strings(["seccomp=unconfined"]))])
+            let unconfined = try d.run(
+                ["sh", "-c", "grep Seccomp: /proc/self/status"],
+                host: [("SecurityOpt", .strings(["seccomp=unconfined"]))])
             #expect(unconfined.stdout.contains("Seccomp:\t0"))
             let filtered = try d.run(["sh", "-c", "grep Seccomp: /proc/self/status"])
             #expect(filtered.stdout.contains("Seccomp:\t2"))
-            let nnp = try d.run(["sh", "-c", "grep NoNewPrivs /proc/self/status"], host: [("SecurityOpt", .strings(["no-new-privileges"]))])
+            let nnp = try d.run(
+                ["sh", "-c", "grep NoNewPrivs /proc/self/status"],
+                host: [("SecurityOpt", .strings(["no-new-privileges"]))])
             #expect(nnp.stdout.contains("NoNewPrivs:\t1"))
             // A custom profile that denies mkdir with EPERM.
-            let profile = #"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}"#
+            let profile =
+                #"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}"#
             let custom = try d.run(["mkdir", "/tmp/x"], host: [("SecurityOpt", .strings(["seccomp=" + profile]))])
             #expect(custom.exitCode != 0)
             #expect(custom.stderr.contains("Operation not permitted"))
@@ -75,7 +89,9 @@ struct ContainerRuntimeTests {
 
     @Test func memoryLimitOOMKill() async throws {
         try await TestDaemon.with { d in
-            let r = try d.run(["sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived"], host: [("Memory", .int(32 * 1024 * 1024))])
+            let r = try d.run(
+                ["sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived"],
+                host: [("Memory", .int(32 * 1024 * 1024))])
             #expect(r.exitCode == 137)
             #expect(r.inspect["State"]?["OOMKilled"]?.boolValue == true)
         }
@@ -83,17 +99,27 @@ struct ContainerRuntimeTests {
 
     @Test func pidsCpuLimitsAndCgroupCleanup() async throws {
         try await TestDaemon.with { d in
-            let r = try d.run(["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 2 & done; wait"], host: [("PidsLimit", .int(8))])
-            #expect(r.exitCode != 0 || r.stderr.contains("can't fork") || r.stderr.contains("Resource temporarily unavailable"))
-            let id = try d.create(["sleep", "30"], host: [
-                ("NanoCpus", .int(500_000_000)), ("CpuShares", .int(512)), ("CpusetCpus", .string("0")), ("Memory", .int(64 << 20)), ("PidsLimit", .int(50)),
-            ])
+            let r = try d.run(
+                ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 2 & done; wait"],
+                host: [("PidsLimit", .int(8))])
+            #expect(
+                r.exitCode != 0 || r.stderr.contains("can't fork")
+                    || r.stderr.contains("Resource temporarily unavailable"))
+            let id = try d.create(
+                ["sleep", "30"],
+                host: [
+                    ("NanoCpus", .int(500_000_000)), ("CpuShares", .int(512)), ("CpusetCpus", .string("0")),
+                    ("Memory", .int(64 << 20)), ("PidsLimit", .int(50)),
+                ])
             try d.client.checked("POST", "/containers/\(id)/start")
             let cg = "berth/\(id)"
-            #expect(try String(contentsOfFile: "/sys/fs/cgroup/cpu/\(cg)/cpu.cfs_quota_us", encoding: .utf8) == "50000\n")
+            #expect(
+                try String(contentsOfFile: "/sys/fs/cgroup/cpu/\(cg)/cpu.cfs_quota_us", encoding: .utf8) == "50000\n")
             #expect(try String(contentsOfFile: "/sys/fs/cgroup/cpu/\(cg)/cpu.shares", encoding: .utf8) == "512\n")
             #expect(try String(contentsOfFile: "/sys/fs/cgroup/cpuset/\(cg)/cpuset.cpus", encoding: .utf8) == "0\n")
-            #expect(try String(contentsOfFile: "/sys/fs/cgroup/memory/\(cg)/memory.limit_in_bytes", encoding: .utf8) == "\(64 << 20)\n")
+            #expect(
+                try String(contentsOfFile: "/sys/fs/cgroup/memory/\(cg)/memory.limit_in_bytes", encoding: .utf8)
+                    == "\(64 << 20)\n")
             #expect(try String(contentsOfFile: "/sys/fs/cgroup/pids/\(cg)/pids.max", encoding: .utf8) == "50\n")
             try d.client.checked("DELETE", "/containers/\(id)", query: [("force", "1")])
             #expect(!cgroupExists(id))
@@ -131,7 +157,8 @@ struct ContainerRuntimeTests {
             let s3 = try d.client.call("POST", "/containers/\(notExec)/start")
             #expect(s3.status == 400)
             #expect(String(decoding: s3.body, as: UTF8.self).contains("permission denied"))
-            #expect(try d.client.checked("GET", "/containers/\(notExec)/json").json?["State"]?["ExitCode"]?.intValue == 126)
+            #expect(
+                try d.client.checked("GET", "/containers/\(notExec)/json").json?["State"]?["ExitCode"]?.intValue == 126)
             // A signal death is 128+n (PID 1 ignores signals from inside its namespace, so the API sends it).
             let sleeper = try d.create(["sleep", "30"])
             try d.client.checked("POST", "/containers/\(sleeper)/start")
@@ -144,10 +171,29 @@ struct ContainerRuntimeTests {
         try await TestDaemon.with { d in
             var hard = rlimit()
             getrlimit(Int32(RLIMIT_NOFILE.rawValue), &hard)
-            let ok = try d.run(["sh", "-c", "ulimit -n"], host: [("Ulimits", .array([.object([("Name", .string("nofile")), ("Soft", .int(256)), ("Hard", .int(512))])]))])
+            let ok = try d.run(
+                ["sh", "-c", "ulimit -n"],
+                host: [
+                    (
+                        "Ulimits",
+                        .array([.object([("Name", .string("nofile")), ("Soft", .int(256)), ("Hard", .int(512))])])
+                    )
+                ])
             #expect(ok.stdout == "256\n")
             guard hard.rlim_max != rlim_t.max else { return }
-            let id = try d.create(["true"], host: [("Ulimits", .array([.object([("Name", .string("nofile")), ("Soft", .int(Int(hard.rlim_max) * 4)), ("Hard", .int(Int(hard.rlim_max) * 4))])]))])
+            let id = try d.create(
+                ["true"],
+                host: [
+                    (
+                        "Ulimits",
+                        .array([
+                            .object([
+                                ("Name", .string("nofile")), ("Soft", .int(Int(hard.rlim_max) * 4)),
+                                ("Hard", .int(Int(hard.rlim_max) * 4)),
+                            ])
+                        ])
+                    )
+                ])
             let r = try d.client.call("POST", "/containers/\(id)/start")
             #expect(r.status >= 400)
             #expect(String(decoding: r.body, as: UTF8.self).contains("RLIMIT_NOFILE"))

@@ -55,20 +55,24 @@ struct DaemonTests {
             kill(Int32(shimPid.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0, SIGKILL)
             var status = ""
             for _ in 0..<100 {
-                status = try d.client.checked("GET", "/containers/\(id)/json").json?["State"]?["Status"]?.stringValue ?? ""
+                status =
+                    try d.client.checked("GET", "/containers/\(id)/json").json?["State"]?["Status"]?.stringValue ?? ""
                 if status == "exited" { break }
                 usleep(50_000)
             }
             #expect(status == "exited")
             let code = try d.client.checked("GET", "/containers/\(id)/json").json?["State"]?["ExitCode"]?.intValue
             #expect(code == 137)
+            #expect(!cgroupExists(id), "the daemon removes the cgroup a killed shim left")
         }
     }
 
     @Test func badInputGetsTheRightStatusAndTheDaemonStaysUp() async throws {
         try await TestDaemon.with { d in
             let c = d.client
-            func status(_ m: String, _ p: String, _ body: String? = nil, query: [(String, String)] = []) throws -> (Int, String) {
+            func status(_ m: String, _ p: String, _ body: String? = nil, query: [(String, String)] = []) throws -> (
+                Int, String
+            ) {
                 let r = try c.call(m, p, query: query, body: body.map { Array($0.utf8) })
                 return (r.status, r.json?["message"]?.stringValue ?? "")
             }
@@ -78,20 +82,30 @@ struct DaemonTests {
             #expect(r.0 == 404 && r.1 == "No such container: nope")
             r = try status("POST", "/containers/create", #"{"Image":"busybox","Cmd":["true"],"#)
             #expect(r.0 == 400 && r.1.contains("invalid JSON"))
-            r = try status("POST", "/containers/create", #"{"Image":"busybox","Cmd":["true"],"HostConfig":{"Memory":1024}}"#)
+            r = try status(
+                "POST", "/containers/create", #"{"Image":"busybox","Cmd":["true"],"HostConfig":{"Memory":1024}}"#)
             #expect(r.0 == 400 && r.1.contains("Minimum memory limit"))
-            r = try status("POST", "/containers/create", #"{"Image":"busybox","Cmd":["true"],"HostConfig":{"NanoCpus":99000000000}}"#)
+            r = try status(
+                "POST", "/containers/create",
+                #"{"Image":"busybox","Cmd":["true"],"HostConfig":{"NanoCpus":99000000000}}"#)
             #expect(r.0 == 400 && r.1.contains("Range of CPUs"))
-            r = try status("POST", "/containers/create", #"{"Image":"busybox","Cmd":["true"],"HostConfig":{"CpusetCpus":"0-99"}}"#)
+            r = try status(
+                "POST", "/containers/create", #"{"Image":"busybox","Cmd":["true"],"HostConfig":{"CpusetCpus":"0-99"}}"#)
             #expect(r.0 == 400)
-            r = try status("POST", "/containers/create", #"{"Image":"busybox","Cmd":["true"],"HostConfig":{"CapAdd":["NOT_A_CAP"]}}"#)
+            r = try status(
+                "POST", "/containers/create",
+                #"{"Image":"busybox","Cmd":["true"],"HostConfig":{"CapAdd":["NOT_A_CAP"]}}"#)
             #expect(r.0 == 400 && r.1.contains("invalid capability"))
-            r = try status("POST", "/containers/create", #"{"Image":"busybox","Cmd":["true"],"HostConfig":{"SecurityOpt":["seccomp={bad"]}}"#)
+            r = try status(
+                "POST", "/containers/create",
+                #"{"Image":"busybox","Cmd":["true"],"HostConfig":{"SecurityOpt":["seccomp={bad"]}}"#)
             #expect(r.0 == 400 && r.1.contains("seccomp"))
             _ = try d.create(["true"], name: "taken")
-            r = try status("POST", "/containers/create", #"{"Image":"busybox","Cmd":["true"]}"#, query: [("name", "taken")])
+            r = try status(
+                "POST", "/containers/create", #"{"Image":"busybox","Cmd":["true"]}"#, query: [("name", "taken")])
             #expect(r.0 == 409 && r.1.contains("is already in use"))
-            r = try status("POST", "/containers/create", #"{"Image":"busybox","Cmd":["true"]}"#, query: [("name", "bad name!")])
+            r = try status(
+                "POST", "/containers/create", #"{"Image":"busybox","Cmd":["true"]}"#, query: [("name", "bad name!")])
             #expect(r.0 == 400)
             let v = try c.call("GET", "/version").status
             #expect(v == 200)
@@ -127,18 +141,18 @@ struct DaemonTests {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             let canary = d.root + "/canary"
             let script = """
-            import tarfile, io, sys
-            def add(t, name, data=b"x", **kw):
-                i = tarfile.TarInfo(name); i.size = len(data)
-                for k, v in kw.items(): setattr(i, k, v)
-                t.addfile(i, io.BytesIO(data) if i.type == tarfile.REGTYPE else None)
-            with tarfile.open(sys.argv[1] + "/dotdot.tar", "w") as t: add(t, "../../../../../../\(canary.dropFirst())")
-            with tarfile.open(sys.argv[1] + "/abs.tar", "w") as t: add(t, "\(canary)")
-            with tarfile.open(sys.argv[1] + "/link.tar", "w") as t:
-                add(t, "evil", b"", type=tarfile.SYMTYPE, linkname="\(d.root)")
-                add(t, "evil/canary")
-            with tarfile.open(sys.argv[1] + "/hard.tar", "w") as t: add(t, "h", b"", type=tarfile.LNKTYPE, linkname="../../../../etc/passwd")
-            """
+                import tarfile, io, sys
+                def add(t, name, data=b"x", **kw):
+                    i = tarfile.TarInfo(name); i.size = len(data)
+                    for k, v in kw.items(): setattr(i, k, v)
+                    t.addfile(i, io.BytesIO(data) if i.type == tarfile.REGTYPE else None)
+                with tarfile.open(sys.argv[1] + "/dotdot.tar", "w") as t: add(t, "../../../../../../\(canary.dropFirst())")
+                with tarfile.open(sys.argv[1] + "/abs.tar", "w") as t: add(t, "\(canary)")
+                with tarfile.open(sys.argv[1] + "/link.tar", "w") as t:
+                    add(t, "evil", b"", type=tarfile.SYMTYPE, linkname="\(d.root)")
+                    add(t, "evil/canary")
+                with tarfile.open(sys.argv[1] + "/hard.tar", "w") as t: add(t, "h", b"", type=tarfile.LNKTYPE, linkname="../../../../etc/passwd")
+                """
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
             p.arguments = ["-c", script, dir]
@@ -146,7 +160,8 @@ struct DaemonTests {
             p.waitUntilExit()
             for name in ["dotdot", "abs", "link", "hard"] {
                 let body = try [UInt8](Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(name).tar")))
-                let r = try d.client.call("POST", "/images/create", query: [("fromSrc", "-"), ("repo", "evil:\(name)")], body: body)
+                let r = try d.client.call(
+                    "POST", "/images/create", query: [("fromSrc", "-"), ("repo", "evil:\(name)")], body: body)
                 let text = String(decoding: r.body, as: UTF8.self)
                 #expect(text.contains("error"), "\(name) must be refused: \(text)")
                 #expect(!FileManager.default.fileExists(atPath: canary), "\(name) wrote outside the layer")
@@ -176,7 +191,9 @@ struct DaemonTests {
             try q.run()
             q.waitUntilExit()
             #expect(q.terminationStatus != 0)
-            #expect(String(decoding: pipe2.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).contains("already listening"))
+            #expect(
+                String(decoding: pipe2.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).contains(
+                    "already listening"))
         }
     }
 

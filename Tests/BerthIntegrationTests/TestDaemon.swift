@@ -28,19 +28,19 @@ final class TestDaemon: @unchecked Sendable {
         return repoRoot + "/.build/debug"
     }()
 
-    /// The busybox image tar made by contrib/mkimage-busybox.sh, built once per test run.
-    static let busyboxTar: String = {
-        let path = "/var/tmp/berth-test-busybox-\(getpid()).tar"
-        if !FileManager.default.fileExists(atPath: path) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: repoRoot + "/contrib/mkimage-busybox.sh")
-            p.arguments = [path]
-            p.standardOutput = FileHandle.nullDevice
-            try? p.run()
-            p.waitUntilExit()
-        }
+    /// Makes the busybox image tar with contrib/mkimage-busybox.sh (inside the daemon's temporary root, so it
+    /// goes with it).
+    func makeBusyboxTar() throws -> String {
+        let path = root + "/busybox.tar"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.repoRoot + "/contrib/mkimage-busybox.sh")
+        p.arguments = [path]
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw TestFailure("contrib/mkimage-busybox.sh failed") }
         return path
-    }()
+    }
 
     init(storageDriver: String = "overlay") throws {
         root = "/var/tmp/berth-it-" + UUID().uuidString.prefix(8).lowercased()
@@ -54,11 +54,16 @@ final class TestDaemon: @unchecked Sendable {
     func start() throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binDir + "/berthd")
-        p.arguments = ["--root", root + "/lib", "--exec-root", root + "/run", "--storage-driver", storageDriver, "--log-level", "debug"]
-        let log = FileHandle(forWritingAtPath: root + "/berthd.log") ?? {
+        p.arguments = [
+            "--root", root + "/lib", "--exec-root", root + "/run", "--storage-driver", storageDriver, "--log-level",
+            "debug",
+        ]
+        if !FileManager.default.fileExists(atPath: root + "/berthd.log") {
             _ = FileManager.default.createFile(atPath: root + "/berthd.log", contents: nil)
-            return FileHandle(forWritingAtPath: root + "/berthd.log")!
-        }()
+        }
+        guard let log = FileHandle(forWritingAtPath: root + "/berthd.log") else {
+            throw TestFailure("cannot open \(root)/berthd.log")
+        }
         log.seekToEndOfFile()
         p.standardOutput = log
         p.standardError = log
@@ -69,7 +74,8 @@ final class TestDaemon: @unchecked Sendable {
             if !p.isRunning { break }
             usleep(25_000)
         }
-        throw TestFailure("berthd did not start: \((try? String(contentsOfFile: root + "/berthd.log", encoding: .utf8)) ?? "")")
+        throw TestFailure(
+            "berthd did not start: \((try? String(contentsOfFile: root + "/berthd.log", encoding: .utf8)) ?? "")")
     }
 
     /// SIGKILL, as a crash.
@@ -92,7 +98,7 @@ final class TestDaemon: @unchecked Sendable {
         let d = try TestDaemon(storageDriver: storageDriver)
         defer { d.cleanUp() }
         try d.start()
-        try d.importImage(tar: busyboxTar, name: "busybox:latest")
+        try d.importImage(tar: d.makeBusyboxTar(), name: "busybox:latest")
         try await body(d)
     }
 
@@ -100,7 +106,9 @@ final class TestDaemon: @unchecked Sendable {
         if process == nil { try? start() }
         if let r = try? client.call("GET", "/containers/json", query: [("all", "1")]), let list = r.json?.arrayValue {
             for c in list {
-                if let id = c["Id"]?.stringValue { _ = try? client.call("DELETE", "/containers/\(id)", query: [("force", "1")]) }
+                if let id = c["Id"]?.stringValue {
+                    _ = try? client.call("DELETE", "/containers/\(id)", query: [("force", "1")])
+                }
             }
         }
         stop()
@@ -125,7 +133,9 @@ final class TestDaemon: @unchecked Sendable {
     }
 
     /// create → start → wait → logs → rm, like `docker run` without attaching.
-    func run(_ cmd: [String], config: [(String, JSONValue)] = [], host: [(String, JSONValue)] = [], image: String = "busybox") throws -> RunResult {
+    func run(
+        _ cmd: [String], config: [(String, JSONValue)] = [], host: [(String, JSONValue)] = [], image: String = "busybox"
+    ) throws -> RunResult {
         let id = try create(cmd, config: config, host: host, image: image)
         defer { _ = try? client.call("DELETE", "/containers/\(id)", query: [("force", "1")]) }
         try client.checked("POST", "/containers/\(id)/start")
@@ -136,13 +146,17 @@ final class TestDaemon: @unchecked Sendable {
         return RunResult(exitCode: code, stdout: out, stderr: err, inspect: inspect)
     }
 
-    func create(_ cmd: [String], config: [(String, JSONValue)] = [], host: [(String, JSONValue)] = [], image: String = "busybox", name: String? = nil) throws -> String {
+    func create(
+        _ cmd: [String], config: [(String, JSONValue)] = [], host: [(String, JSONValue)] = [],
+        image: String = "busybox", name: String? = nil
+    ) throws -> String {
         var body: JSONValue = .object([("Image", .string(image)), ("Cmd", .strings(cmd))])
         for (k, v) in config { body[k] = v }
         var h: JSONValue = .object([])
         for (k, v) in host { h[k] = v }
         body["HostConfig"] = h
-        let r = try client.checked("POST", "/containers/create", query: name.map { [("name", $0)] } ?? [], body: Array(body.serialized.utf8))
+        let r = try client.checked(
+            "POST", "/containers/create", query: name.map { [("name", $0)] } ?? [], body: Array(body.serialized.utf8))
         guard let id = r.json?["Id"]?.stringValue else { throw TestFailure("no Id in create response") }
         return id
     }

@@ -5,7 +5,8 @@ import Testing
 
 struct BasicNetworkDriverTests {
     static func record(_ driver: String) -> NetworkRecord {
-        NetworkRecord(id: String(repeating: "a", count: 64), name: driver, driver: driver, created: "2026-11-29T14:25:57Z")
+        NetworkRecord(
+            id: String(repeating: "a", count: 64), name: driver, driver: driver, created: "2026-11-29T14:25:57Z")
     }
 
     @Test func noneIsAnIsolatedNamespace() async throws {
@@ -35,6 +36,8 @@ struct BasicNetworkDriverTests {
         let drivers: [any NetworkDriver] = [NoneNetworkDriver(), HostNetworkDriver()]
         let byName = Dictionary(uniqueKeysWithValues: drivers.map { ($0.name, $0) })
         #expect(byName.keys.sorted() == ["host", "none"])
-        #expect(byName["none"]?.sandboxMode(network: Self.record("none")) != byName["host"]?.sandboxMode(network: Self.record("host")))
+        #expect(
+            byName["none"]?.sandboxMode(network: Self.record("none"))
+                != byName["host"]?.sandboxMode(network: Self.record("host")))
     }
 }

@@ -121,9 +121,10 @@ struct FileSystemTests {
             try FileSystem.writeFile(tree + "/ro/inner/file", "x")
             try FileSystem.writeFile(tree + "/ro/file", "y")
             #expect(symlink(outside, tree + "/ro/link") == 0)
-            for path in [owned, tree, tree + "/ro", tree + "/ro/inner", tree + "/ro/inner/file", tree + "/ro/file",
-                tree + "/ro/link"]
-            {
+            for path in [
+                owned, tree, tree + "/ro", tree + "/ro/inner", tree + "/ro/inner/file", tree + "/ro/file",
+                tree + "/ro/link",
+            ] {
                 #expect(lchown(path, 1000, 1000) == 0)
             }
             chmod(tree + "/ro/inner", 0o555)

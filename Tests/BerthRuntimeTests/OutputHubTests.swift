@@ -6,7 +6,9 @@ struct OutputHubTests {
     /// Everything a subscription yields until it finishes, as (stream, text) pairs.
     private func drain(_ stream: AsyncStream<OutputHub.Chunk>) async -> [String] {
         var out: [String] = []
-        for await chunk in stream { out.append("\(chunk.stream.rawValue):\(String(decoding: chunk.bytes, as: UTF8.self))") }
+        for await chunk in stream {
+            out.append("\(chunk.stream.rawValue):\(String(decoding: chunk.bytes, as: UTF8.self))")
+        }
         return out
     }
 

@@ -33,15 +33,21 @@ public struct APIClient: Sendable {
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { throw .invalidArgument("socket path too long") }
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            throw .invalidArgument("socket path too long")
+        }
         withUnsafeMutableBytes(of: &addr.sun_path) { p in for (i, b) in bytes.enumerated() { p[i] = b } }
         let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         if rc != 0 {
             let e = errno
             close(fd)
-            throw BerthError(.unavailable, "Cannot connect to the Berth daemon at \(host). Is berthd running? (\(String(cString: strerror(e))))")
+            throw BerthError(
+                .unavailable,
+                "Cannot connect to the Berth daemon at \(host). Is berthd running? (\(String(cString: strerror(e))))")
         }
         return fd
     }
@@ -57,13 +63,17 @@ public struct APIClient: Sendable {
         let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0, Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
             if fd >= 0 { close(fd) }
-            throw BerthError(.unavailable, "Cannot connect to the Berth daemon at tcp://\(host):\(port). Is berthd running?")
+            throw BerthError(
+                .unavailable, "Cannot connect to the Berth daemon at tcp://\(host):\(port). Is berthd running?")
         }
         return fd
     }
 
     /// Builds the request text for `method path?query`.
-    public static func requestBytes(method: String, path: String, query: [(String, String)], headers: [(String, String)], body: [UInt8]?, chunked: Bool = false) -> [UInt8] {
+    public static func requestBytes(
+        method: String, path: String, query: [(String, String)], headers: [(String, String)], body: [UInt8]?,
+        chunked: Bool = false
+    ) -> [UInt8] {
         var target = "/v\(APIVersion.maximum)" + path
         if !query.isEmpty {
             target += "?" + query.map { "\(percentEncode($0.0))=\(percentEncode($0.1))" }.joined(separator: "&")
@@ -80,7 +90,8 @@ public struct APIClient: Sendable {
         var out = ""
         for b in s.utf8 {
             switch b {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"),
                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
                 out.unicodeScalars.append(Unicode.Scalar(b))
             default:
@@ -92,22 +103,32 @@ public struct APIClient: Sendable {
     }
 
     /// One request and its whole response. Non-2xx statuses are returned, not thrown (see `check`).
-    public func call(_ method: String, _ path: String, query: [(String, String)] = [], headers: [(String, String)] = [], body: [UInt8]? = nil) throws(BerthError) -> Response {
+    public func call(
+        _ method: String, _ path: String, query: [(String, String)] = [], headers: [(String, String)] = [],
+        body: [UInt8]? = nil
+    ) throws(BerthError) -> Response {
         let fd = try connect()
         defer { close(fd) }
         let conn = Connection(fd: fd)
-        try conn.send(Self.requestBytes(method: method, path: path, query: query, headers: headers + [("Connection", "close")], body: body))
+        try conn.send(
+            Self.requestBytes(
+                method: method, path: path, query: query, headers: headers + [("Connection", "close")], body: body))
         let (status, hdrs) = try conn.readHead()
         var out: [UInt8] = []
         if method != "HEAD", status != 204, status != 304 {
-            try conn.readBody(headers: hdrs) { out.append(contentsOf: $0); return true }
+            try conn.readBody(headers: hdrs) {
+                out.append(contentsOf: $0); return true
+            }
         }
         return Response(status: status, headers: hdrs, body: out)
     }
 
     /// Like `call`, but throws the daemon's `{"message"}` for any status >= 400.
     @discardableResult
-    public func checked(_ method: String, _ path: String, query: [(String, String)] = [], headers: [(String, String)] = [], body: [UInt8]? = nil) throws(BerthError) -> Response {
+    public func checked(
+        _ method: String, _ path: String, query: [(String, String)] = [], headers: [(String, String)] = [],
+        body: [UInt8]? = nil
+    ) throws(BerthError) -> Response {
         let r = try call(method, path, query: query, headers: headers, body: body)
         try Self.check(r.status, r.body)
         return r
@@ -115,7 +136,8 @@ public struct APIClient: Sendable {
 
     public static func check(_ status: Int, _ body: [UInt8]) throws(BerthError) {
         guard status >= 400 else { return }
-        let message = (try? JSONValue.parse(bytes: body))?["message"]?.stringValue ?? String(decoding: body, as: UTF8.self)
+        let message =
+            (try? JSONValue.parse(bytes: body))?["message"]?.stringValue ?? String(decoding: body, as: UTF8.self)
         let code: BerthError.Code
         switch status {
         case 400: code = .invalidArgument
@@ -128,7 +150,10 @@ public struct APIClient: Sendable {
     }
 
     /// A streamed response: `onChunk` gets body bytes as they arrive; return false to stop.
-    public func stream(_ method: String, _ path: String, query: [(String, String)] = [], headers: [(String, String)] = [], body: [UInt8]? = nil, onChunk: ([UInt8]) -> Bool) throws(BerthError) {
+    public func stream(
+        _ method: String, _ path: String, query: [(String, String)] = [], headers: [(String, String)] = [],
+        body: [UInt8]? = nil, onChunk: ([UInt8]) -> Bool
+    ) throws(BerthError) {
         let fd = try connect()
         defer { close(fd) }
         let conn = Connection(fd: fd)
@@ -136,18 +161,24 @@ public struct APIClient: Sendable {
         let (status, hdrs) = try conn.readHead()
         if status >= 400 {
             var out: [UInt8] = []
-            try conn.readBody(headers: hdrs) { out.append(contentsOf: $0); return true }
+            try conn.readBody(headers: hdrs) {
+                out.append(contentsOf: $0); return true
+            }
             try Self.check(status, out)
         }
         try conn.readBody(headers: hdrs, onChunk)
     }
 
     /// Sends a request with a streamed body read from `fd` (chunked), e.g. `import -`.
-    public func upload(_ method: String, _ path: String, query: [(String, String)] = [], headers: [(String, String)] = [], from input: Int32, onChunk: ([UInt8]) -> Bool) throws(BerthError) {
+    public func upload(
+        _ method: String, _ path: String, query: [(String, String)] = [], headers: [(String, String)] = [],
+        from input: Int32, onChunk: ([UInt8]) -> Bool
+    ) throws(BerthError) {
         let fd = try connect()
         defer { close(fd) }
         let conn = Connection(fd: fd)
-        try conn.send(Self.requestBytes(method: method, path: path, query: query, headers: headers, body: nil, chunked: true))
+        try conn.send(
+            Self.requestBytes(method: method, path: path, query: query, headers: headers, body: nil, chunked: true))
         var buf = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = buf.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
@@ -159,22 +190,32 @@ public struct APIClient: Sendable {
         let (status, hdrs) = try conn.readHead()
         if status >= 400 {
             var out: [UInt8] = []
-            try conn.readBody(headers: hdrs) { out.append(contentsOf: $0); return true }
+            try conn.readBody(headers: hdrs) {
+                out.append(contentsOf: $0); return true
+            }
             try Self.check(status, out)
         }
         try conn.readBody(headers: hdrs, onChunk)
     }
 
     /// Sends an upgrade request; on 101 returns the connection for raw use (with bytes already read).
-    public func hijack(_ method: String, _ path: String, query: [(String, String)] = [], body: [UInt8]? = nil) throws(BerthError) -> Connection {
+    public func hijack(_ method: String, _ path: String, query: [(String, String)] = [], body: [UInt8]? = nil)
+        throws(BerthError) -> Connection
+    {
         let fd = try connect()
         let conn = Connection(fd: fd)
         do throws(BerthError) {
-            try conn.send(Self.requestBytes(method: method, path: path, query: query, headers: [("Connection", "Upgrade"), ("Upgrade", "tcp"), ("Content-Type", "application/json")], body: body ?? []))
+            try conn.send(
+                Self.requestBytes(
+                    method: method, path: path, query: query,
+                    headers: [("Connection", "Upgrade"), ("Upgrade", "tcp"), ("Content-Type", "application/json")],
+                    body: body ?? []))
             let (status, hdrs) = try conn.readHead()
             if status != 101, status != 200 {
                 var out: [UInt8] = []
-                try conn.readBody(headers: hdrs) { out.append(contentsOf: $0); return true }
+                try conn.readBody(headers: hdrs) {
+                    out.append(contentsOf: $0); return true
+                }
                 try Self.check(status, out)
                 throw BerthError(.internalError, "unable to upgrade to tcp, received \(status)")
             }

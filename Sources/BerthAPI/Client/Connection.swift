@@ -14,7 +14,10 @@ public final class Connection {
     public func send(_ bytes: [UInt8]) throws(BerthError) {
         var off = 0
         while off < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + off, $0.count - off, Int32(MSG_NOSIGNAL)) }
+            let n = bytes.withUnsafeBytes { buffer in
+                guard let base = buffer.baseAddress else { return 0 }
+                return Glibc.send(fd, base + off, buffer.count - off, Int32(MSG_NOSIGNAL))
+            }
             if n < 0 { if errno == EINTR { continue }; throw BerthError(.unavailable, "connection to the daemon lost") }
             off += n
         }
@@ -66,16 +69,17 @@ public final class Connection {
         func header(_ n: String) -> String? { headers.first { $0.0.lowercased() == n }?.1 }
         if header("transfer-encoding")?.lowercased() == "chunked" {
             while true {
-                var lineEnd = Connection.find([13, 10], in: pending)
-                while lineEnd == nil {
+                var found = Connection.find([13, 10], in: pending)
+                while found == nil {
                     guard try fill() else { return }
-                    lineEnd = Connection.find([13, 10], in: pending)
+                    found = Connection.find([13, 10], in: pending)
                 }
-                let sizeText = String(decoding: pending[0..<lineEnd!], as: UTF8.self).split(separator: ";").first ?? ""
+                guard let lineEnd = found else { return }
+                let sizeText = String(decoding: pending[0..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
                 guard let size = Int(String(sizeText).trimmingSpaces, radix: 16) else {
                     throw BerthError(.internalError, "malformed chunked response")
                 }
-                pending.removeFirst(lineEnd! + 2)
+                pending.removeFirst(lineEnd + 2)
                 if size == 0 { return }
                 while pending.count < size + 2 { guard try fill() else { return } }
                 let chunk = Array(pending[0..<size])

@@ -67,15 +67,19 @@ final class APIChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
             let response = await APIChannelHandler.respond(
                 router: router, logger: logger, method: method, uri: uri, headers: headers, body: body)
             eventLoop.execute {
-                loopSelf.value.write(response, method: method, keepAlive: keepAlive, upgrade: headers.contains {
-                    $0.0.lowercased() == "upgrade"
-                }, context: loopContext.value)
+                loopSelf.value.write(
+                    response, method: method, keepAlive: keepAlive,
+                    upgrade: headers.contains {
+                        $0.0.lowercased() == "upgrade"
+                    }, context: loopContext.value)
             }
         }
     }
 
     /// Routing, versioning and error mapping, off the event loop.
-    static func respond(router: Router, logger: Logger, method: String, uri: String, headers: [(String, String)], body: [UInt8]) async -> HTTPResponse {
+    static func respond(
+        router: Router, logger: Logger, method: String, uri: String, headers: [(String, String)], body: [UInt8]
+    ) async -> HTTPResponse {
         var path = uri
         var queryString = ""
         if let q = uri.firstIndex(of: "?") {
@@ -87,10 +91,15 @@ final class APIChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
             let text = String(path[path.index(path.startIndex, offsetBy: 2)..<slash])
             if let v = APIVersion(text) {
                 if v < APIVersion.minimum {
-                    return .error(.invalidArgument("client version \(v) is too old. Minimum supported API version is \(APIVersion.minimum), please upgrade your client to a newer version"))
+                    return .error(
+                        .invalidArgument(
+                            "client version \(v) is too old. Minimum supported API version is \(APIVersion.minimum), please upgrade your client to a newer version"
+                        ))
                 }
                 if v > APIVersion.maximum {
-                    return .error(.invalidArgument("client version \(v) is too new. Maximum supported API version is \(APIVersion.maximum)"))
+                    return .error(
+                        .invalidArgument(
+                            "client version \(v) is too new. Maximum supported API version is \(APIVersion.maximum)"))
                 }
                 version = v
                 path = String(path[slash...])
@@ -106,13 +115,15 @@ final class APIChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard let (handler, params) = router.match(method: method, path: path) else {
             return .json(.object([("message", .string("page not found"))]), status: 404)
         }
-        var request = HTTPRequest(method: method, path: path, apiVersion: version, query: query, headers: headers, body: body)
+        var request = HTTPRequest(
+            method: method, path: path, apiVersion: version, query: query, headers: headers, body: body)
         request.params = params
         do {
             return try await handler(request)
         } catch let error as BerthError {
             if ErrorStatus.status(for: error.code) >= 500 {
-                logger.error("request failed", metadata: [LogKey.request: "\(method) \(path)", LogKey.error: "\(error.message)"])
+                logger.error(
+                    "request failed", metadata: [LogKey.request: "\(method) \(path)", LogKey.error: "\(error.message)"])
             }
             return .error(error)
         } catch {
@@ -121,7 +132,9 @@ final class APIChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func write(_ response: HTTPResponse, method: String, keepAlive: Bool, upgrade: Bool, context: ChannelHandlerContext) {
+    private func write(
+        _ response: HTTPResponse, method: String, keepAlive: Bool, upgrade: Bool, context: ChannelHandlerContext
+    ) {
         var headers = HTTPHeaders(commonHeaders)
         for (k, v) in response.headers { headers.replaceOrAdd(name: k, value: v) }
         switch response.body {
@@ -131,7 +144,8 @@ final class APIChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
             let head = HTTPResponseHead(version: .http1_1, status: .init(statusCode: response.status), headers: headers)
             context.write(wrapOutboundOut(.head(head)), promise: nil)
             if !bytes.isEmpty, method != "HEAD" {
-                context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil)
+                context.write(
+                    wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil)
             }
             finish(context: context, keepAlive: keepAlive)
         case .stream(let produce):
@@ -164,8 +178,10 @@ final class APIChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     /// Takes the connection over: the HTTP codec leaves the pipeline and raw bytes flow both ways.
-    private func hijack(context: ChannelHandlerContext, status: Int, headers: [(String, String)], upgrade: Bool,
-                        run: @escaping @Sendable (HijackedConnection) async -> Void) {
+    private func hijack(
+        context: ChannelHandlerContext, status: Int, headers: [(String, String)], upgrade: Bool,
+        run: @escaping @Sendable (HijackedConnection) async -> Void
+    ) {
         hijacked = true
         let channel = context.channel
         let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()

@@ -12,7 +12,10 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]
     public var params: [String: String] = [:]
 
-    public init(method: String, path: String, apiVersion: APIVersion, query: [String: [String]], headers: [(String, String)], body: [UInt8]) {
+    public init(
+        method: String, path: String, apiVersion: APIVersion, query: [String: [String]], headers: [(String, String)],
+        body: [UInt8]
+    ) {
         self.method = method
         self.path = path
         self.apiVersion = apiVersion

@@ -21,7 +21,9 @@ public struct HTTPResponse: Sendable {
     }
 
     public static func json(_ value: JSONValue, status: Int = 200) -> HTTPResponse {
-        HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: .bytes(Array((value.serialized + "\n").utf8)))
+        HTTPResponse(
+            status: status, headers: [("Content-Type", "application/json")],
+            body: .bytes(Array((value.serialized + "\n").utf8)))
     }
 
     public static func json(bytes: [UInt8], status: Int = 200) -> HTTPResponse {
@@ -31,7 +33,8 @@ public struct HTTPResponse: Sendable {
     public static func noContent() -> HTTPResponse { HTTPResponse(status: 204) }
 
     public static func text(_ s: String, status: Int = 200) -> HTTPResponse {
-        HTTPResponse(status: status, headers: [("Content-Type", "text/plain; charset=utf-8")], body: .bytes(Array(s.utf8)))
+        HTTPResponse(
+            status: status, headers: [("Content-Type", "text/plain; charset=utf-8")], body: .bytes(Array(s.utf8)))
     }
 
     /// `{"message": …}` with the status for `error`'s code (see `ErrorStatus`).

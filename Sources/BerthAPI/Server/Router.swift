@@ -22,7 +22,8 @@ public final class Router: Sendable {
     public struct RouteTable {
         var routes: [Route] = []
         public mutating func add(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
-            routes.append(Route(method: method, segments: pattern.split(separator: "/").map(String.init), handler: handler))
+            routes.append(
+                Route(method: method, segments: pattern.split(separator: "/").map(String.init), handler: handler))
         }
     }
 
@@ -72,7 +73,9 @@ extension String {
         let b = Array(utf8)
         var i = 0
         while i < b.count {
-            if b[i] == UInt8(ascii: "%"), i + 2 < b.count, let v = UInt8(String(decoding: b[i + 1...i + 2], as: UTF8.self), radix: 16) {
+            if b[i] == UInt8(ascii: "%"), i + 2 < b.count,
+                let v = UInt8(String(decoding: b[i + 1...i + 2], as: UTF8.self), radix: 16)
+            {
                 out.append(v)
                 i += 3
             } else {

@@ -29,8 +29,10 @@ public enum ShimMessage {
 
     public static func frame(_ type: UInt8, _ payload: [UInt8]) -> [UInt8] {
         let n = UInt32(payload.count)
-        return [type, UInt8(n >> 24), UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8),
-            UInt8(truncatingIfNeeded: n)] + payload
+        return [
+            type, UInt8(n >> 24), UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8),
+            UInt8(truncatingIfNeeded: n),
+        ] + payload
     }
 }
 

@@ -82,6 +82,8 @@ public struct ShimSpec: Sendable, Equatable {
     public var resources: Resources = Resources()
     /// json-file rotation: 0 means unlimited.
     public var logMaxSize: Int64 = 0
+    /// Write phase timings to the shim's log (`<state>/shim.log`); set when the daemon logs at debug level.
+    public var trace: Bool = false
 
     public init(
         id: String, stateDir: String, logPath: String, rootfs: String, rootMounts: [MountSpec], args: [String],
@@ -133,16 +135,27 @@ extension ShimSpec {
             ("stateDir", .string(stateDir)),
             ("logPath", .string(logPath)),
             ("rootfs", .string(rootfs)),
-            ("rootMounts", .array(rootMounts.map {
-                .object([("type", .string($0.type)), ("source", .string($0.source)), ("options", strings($0.options))])
-            })),
+            (
+                "rootMounts",
+                .array(
+                    rootMounts.map {
+                        .object([
+                            ("type", .string($0.type)), ("source", .string($0.source)),
+                            ("options", strings($0.options)),
+                        ])
+                    })
+            ),
             ("readonlyRootfs", .bool(readonlyRootfs)),
-            ("mounts", .array(mounts.map {
-                .object([
-                    ("source", .string($0.source)), ("target", .string($0.target)), ("type", .string($0.type)),
-                    ("options", strings($0.options)),
-                ])
-            })),
+            (
+                "mounts",
+                .array(
+                    mounts.map {
+                        .object([
+                            ("source", .string($0.source)), ("target", .string($0.target)), ("type", .string($0.type)),
+                            ("options", strings($0.options)),
+                        ])
+                    })
+            ),
             ("hostname", hostname.map { .string($0) } ?? .null),
             ("hostNetwork", .bool(hostNetwork)),
             ("args", strings(args)),
@@ -153,22 +166,30 @@ extension ShimSpec {
             ("privileged", .bool(privileged)),
             ("noNewPrivileges", .bool(noNewPrivileges)),
             ("seccomp", seccompJSON),
-            ("rlimits", .array(rlimits.map {
-                .object([("name", .string($0.name)), ("soft", .int($0.soft)), ("hard", .int($0.hard))])
-            })),
+            (
+                "rlimits",
+                .array(
+                    rlimits.map {
+                        .object([("name", .string($0.name)), ("soft", .int($0.soft)), ("hard", .int($0.hard))])
+                    })
+            ),
             ("maskedPaths", strings(maskedPaths)),
             ("readonlyPaths", strings(readonlyPaths)),
             ("openStdin", .bool(openStdin)),
             ("stdinOnce", .bool(stdinOnce)),
             ("cgroupPath", .string(cgroupPath)),
-            ("resources", .object([
-                ("memory", num(resources.memory)), ("memorySwap", num(resources.memorySwap)),
-                ("nanoCpus", num(resources.nanoCpus)), ("cpuShares", num(resources.cpuShares)),
-                ("cpuQuota", num(resources.cpuQuota)), ("cpuPeriod", num(resources.cpuPeriod)),
-                ("cpusetCpus", .string(resources.cpusetCpus)), ("cpusetMems", .string(resources.cpusetMems)),
-                ("pidsLimit", num(resources.pidsLimit)), ("allowAllDevices", .bool(resources.allowAllDevices)),
-            ])),
+            (
+                "resources",
+                .object([
+                    ("memory", num(resources.memory)), ("memorySwap", num(resources.memorySwap)),
+                    ("nanoCpus", num(resources.nanoCpus)), ("cpuShares", num(resources.cpuShares)),
+                    ("cpuQuota", num(resources.cpuQuota)), ("cpuPeriod", num(resources.cpuPeriod)),
+                    ("cpusetCpus", .string(resources.cpusetCpus)), ("cpusetMems", .string(resources.cpusetMems)),
+                    ("pidsLimit", num(resources.pidsLimit)), ("allowAllDevices", .bool(resources.allowAllDevices)),
+                ])
+            ),
             ("logMaxSize", num(logMaxSize)),
+            ("trace", .bool(trace)),
         ])
     }
 
@@ -233,5 +254,6 @@ extension ShimSpec {
             resources.allowAllDevices = r["allowAllDevices"]?.boolValue ?? false
         }
         logMaxSize = Int64(json["logMaxSize"]?.intValue ?? 0)
+        trace = json["trace"]?.boolValue ?? false
     }
 }

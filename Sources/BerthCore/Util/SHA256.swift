@@ -28,7 +28,9 @@ public struct SHA256: Sendable {
             buffer.append(b)
         }
         if buffer.count == 64 {
-            buffer.withUnsafeBufferPointer { compress($0.baseAddress!) }
+            buffer.withUnsafeBufferPointer { block in
+                if let base = block.baseAddress { compress(base) }
+            }
             buffer.removeAll(keepingCapacity: true)
         }
         var rest: [UInt8] = []
@@ -36,9 +38,10 @@ public struct SHA256: Sendable {
         while let b = iterator.next() { rest.append(b) }
         let whole = rest.count / 64 * 64
         rest.withUnsafeBufferPointer { p in
+            guard let base = p.baseAddress else { return }
             var offset = 0
             while offset < whole {
-                compress(p.baseAddress! + offset)
+                compress(base + offset)
                 offset += 64
             }
         }
@@ -46,7 +49,8 @@ public struct SHA256: Sendable {
     }
 
     public mutating func update(_ pointer: UnsafeRawBufferPointer) {
-        update(UnsafeBufferPointer(start: pointer.baseAddress?.assumingMemoryBound(to: UInt8.self), count: pointer.count))
+        update(
+            UnsafeBufferPointer(start: pointer.baseAddress?.assumingMemoryBound(to: UInt8.self), count: pointer.count))
     }
 
     public mutating func finalize() -> [UInt8] {
@@ -60,7 +64,10 @@ public struct SHA256: Sendable {
         length = saved
         var out: [UInt8] = []
         for word in [state.0, state.1, state.2, state.3, state.4, state.5, state.6, state.7] {
-            out += [UInt8(word >> 24), UInt8(truncatingIfNeeded: word >> 16), UInt8(truncatingIfNeeded: word >> 8), UInt8(truncatingIfNeeded: word)]
+            out += [
+                UInt8(word >> 24), UInt8(truncatingIfNeeded: word >> 16), UInt8(truncatingIfNeeded: word >> 8),
+                UInt8(truncatingIfNeeded: word),
+            ]
         }
         return out
     }
@@ -89,7 +96,8 @@ public struct SHA256: Sendable {
     private mutating func compress(_ block: UnsafePointer<UInt8>) {
         var w = [UInt32](repeating: 0, count: 64)
         for i in 0..<16 {
-            w[i] = UInt32(block[i * 4]) << 24 | UInt32(block[i * 4 + 1]) << 16 | UInt32(block[i * 4 + 2]) << 8
+            w[i] =
+                UInt32(block[i * 4]) << 24 | UInt32(block[i * 4 + 1]) << 16 | UInt32(block[i * 4 + 2]) << 8
                 | UInt32(block[i * 4 + 3])
         }
         for i in 16..<64 {
@@ -114,6 +122,9 @@ public struct SHA256: Sendable {
             b = a
             a = t1 &+ t2
         }
-        state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d, state.4 &+ e, state.5 &+ f, state.6 &+ g, state.7 &+ h)
+        state = (
+            state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d, state.4 &+ e, state.5 &+ f, state.6 &+ g,
+            state.7 &+ h
+        )
     }
 }

@@ -40,7 +40,8 @@ struct ContainerRecord: Sendable {
 
     var json: JSONValue {
         .object([
-            ("id", .string(id)), ("name", .string(name)), ("created", .string(String(created))), ("path", .string(path)),
+            ("id", .string(id)), ("name", .string(name)), ("created", .string(String(created))),
+            ("path", .string(path)),
             ("args", .strings(args)), ("config", config), ("hostConfig", hostConfig), ("imageID", .string(imageID)),
             ("driver", .string(driver)), ("status", .string(status.rawValue)), ("pid", .int(pid)),
             ("exitCode", .int(exitCode)), ("error", .string(error)), ("startedAt", .string(String(startedAt))),
@@ -49,7 +50,10 @@ struct ContainerRecord: Sendable {
         ])
     }
 
-    init(id: String, name: String, created: Int64, path: String, args: [String], config: JSONValue, hostConfig: JSONValue, imageID: String, driver: String) {
+    init(
+        id: String, name: String, created: Int64, path: String, args: [String], config: JSONValue,
+        hostConfig: JSONValue, imageID: String, driver: String
+    ) {
         self.id = id
         self.name = name
         self.created = created
@@ -66,8 +70,10 @@ struct ContainerRecord: Sendable {
             throw .internalError("corrupt container record")
         }
         self.init(
-            id: id, name: name, created: Int64(json["created"]?.stringValue ?? "") ?? 0, path: json["path"]?.stringValue ?? "",
-            args: json["args"]?.stringArray ?? [], config: json["config"] ?? .object([]), hostConfig: json["hostConfig"] ?? .object([]),
+            id: id, name: name, created: Int64(json["created"]?.stringValue ?? "") ?? 0,
+            path: json["path"]?.stringValue ?? "",
+            args: json["args"]?.stringArray ?? [], config: json["config"] ?? .object([]),
+            hostConfig: json["hostConfig"] ?? .object([]),
             imageID: json["imageID"]?.stringValue ?? "", driver: json["driver"]?.stringValue ?? "")
         status = Status(rawValue: json["status"]?.stringValue ?? "") ?? .exited
         pid = Int32(json["pid"]?.intValue ?? 0)

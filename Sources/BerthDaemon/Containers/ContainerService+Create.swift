@@ -51,7 +51,9 @@ extension ContainerService {
     func validateName(_ requested: String?) throws(BerthError) -> String {
         guard var name = requested, !name.isEmpty else {
             var candidate = NameGenerator.random()
-            while records.values.contains(where: { $0.name == candidate }) { candidate = NameGenerator.random() + "\(Int.random(in: 0..<100))" }
+            while records.values.contains(where: { $0.name == candidate }) {
+                candidate = NameGenerator.random() + "\(Int.random(in: 0..<100))"
+            }
             return candidate
         }
         if name.hasPrefix("/") { name.removeFirst() }
@@ -59,7 +61,9 @@ extension ContainerService {
             throw .invalidArgument("Invalid container name (\(name)), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
         }
         if let other = records.values.first(where: { $0.name == name }) {
-            throw .conflict("Conflict. The container name \"/\(name)\" is already in use by container \"\(other.id)\". You have to remove (or rename) that container to be able to reuse that name.")
+            throw .conflict(
+                "Conflict. The container name \"/\(name)\" is already in use by container \"\(other.id)\". You have to remove (or rename) that container to be able to reuse that name."
+            )
         }
         return name
     }
@@ -88,7 +92,9 @@ extension ContainerService {
             c["Cmd"] = requestedCmd.flatMap { $0.isEmpty ? nil : JSONValue.strings($0) } ?? image["Cmd"] ?? .null
         }
         for key in ["WorkingDir", "User", "StopSignal"] {
-            if (config[key]?.stringValue ?? "").isEmpty, let v = image[key], !(v.stringValue ?? "").isEmpty { c[key] = v }
+            if (config[key]?.stringValue ?? "").isEmpty, let v = image[key], !(v.stringValue ?? "").isEmpty {
+                c[key] = v
+            }
         }
         var labels = image["Labels"]?.stringMap ?? [:]
         for (k, v) in config["Labels"]?.stringMap ?? [:] { labels[k] = v }
@@ -110,7 +116,8 @@ extension ContainerService {
             }
         }
         for key in ["Domainname", "User", "WorkingDir"] where c[key] == nil { c[key] = .string("") }
-        for key in ["AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin", "StdinOnce"] where c[key] == nil {
+        for key in ["AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin", "StdinOnce"] where c[key] == nil
+        {
             c[key] = .bool(false)
         }
         c["OnBuild"] = c["OnBuild"] ?? .null
@@ -128,8 +135,12 @@ extension ContainerService {
         let swap = h["MemorySwap"]?.int64Value ?? 0
         if memory < 0 { throw .invalidArgument("invalid memory limit: \(memory)") }
         if memory > 0, memory < 6 * 1024 * 1024 { throw .invalidArgument("Minimum memory limit allowed is 6MB") }
-        if swap > 0, memory == 0 { throw .invalidArgument("You should always set the Memory limit when using Memoryswap limit, see usage") }
-        if swap > 0, swap < memory { throw .invalidArgument("Minimum memoryswap limit should be larger than memory limit, see usage") }
+        if swap > 0, memory == 0 {
+            throw .invalidArgument("You should always set the Memory limit when using Memoryswap limit, see usage")
+        }
+        if swap > 0, swap < memory {
+            throw .invalidArgument("Minimum memoryswap limit should be larger than memory limit, see usage")
+        }
         let ncpu = Int64(max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         let nano = h["NanoCpus"]?.int64Value ?? 0
         if nano < 0 || nano > ncpu * 1_000_000_000 {
@@ -140,25 +151,38 @@ extension ContainerService {
         }
         if (h["CpuShares"]?.int64Value ?? 0) < 0 { throw .invalidArgument("invalid CPU shares: must be positive") }
         if let cpus = h["CpusetCpus"]?.stringValue, !cpus.isEmpty {
-            guard let set = Self.parseCPUSet(cpus) else { throw .invalidArgument("Invalid value \(cpus) for cpuset cpus") }
+            guard let set = Self.parseCPUSet(cpus) else {
+                throw .invalidArgument("Invalid value \(cpus) for cpuset cpus")
+            }
             if let bad = set.first(where: { $0 >= ncpu }) {
-                throw .invalidArgument("Requested CPUs are not available - requested \(cpus), available: 0-\(ncpu - 1) (cpu \(bad))")
+                throw .invalidArgument(
+                    "Requested CPUs are not available - requested \(cpus), available: 0-\(ncpu - 1) (cpu \(bad))")
             }
         }
         if let pids = h["PidsLimit"]?.int64Value, pids < -1 { throw .invalidArgument("invalid pids limit: \(pids)") }
-        for cap in (h["CapAdd"]?.stringArray ?? []) + (h["CapDrop"]?.stringArray ?? []) { _ = try Capabilities.normalize(cap) }
+        for cap in (h["CapAdd"]?.stringArray ?? []) + (h["CapDrop"]?.stringArray ?? []) {
+            _ = try Capabilities.normalize(cap)
+        }
         for opt in h["SecurityOpt"]?.stringArray ?? [] { _ = try SecurityOptions.parse(opt) }
         for u in h["Ulimits"]?.arrayValue ?? [] {
-            guard let name = u["Name"]?.stringValue, ["core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"].contains(name) else {
+            guard let name = u["Name"]?.stringValue,
+                [
+                    "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss",
+                    "rtprio", "rttime", "sigpending", "stack",
+                ].contains(name)
+            else {
                 throw .invalidArgument("invalid ulimit type: \(u["Name"]?.stringValue ?? "")")
             }
             let soft = u["Soft"]?.int64Value ?? 0
             let hard = u["Hard"]?.int64Value ?? 0
-            if soft > hard { throw .invalidArgument("ulimit soft limit must be less than or equal to hard limit: \(soft) > \(hard)") }
+            if soft > hard {
+                throw .invalidArgument("ulimit soft limit must be less than or equal to hard limit: \(soft) > \(hard)")
+            }
         }
         let mode = h["NetworkMode"]?.stringValue ?? ""
         switch mode {
-        case "", "default": h["NetworkMode"] = .string(configuration.defaultNetwork == "none" ? "none" : configuration.defaultNetwork)
+        case "", "default":
+            h["NetworkMode"] = .string(configuration.defaultNetwork == "none" ? "none" : configuration.defaultNetwork)
         case "none", "host": break
         default:
             if mode.hasPrefix("container:") { throw .invalidArgument("network mode \(mode) is not supported yet") }
@@ -170,7 +194,9 @@ extension ContainerService {
             }
         }
         let logType = h["LogConfig"]?["Type"]?.stringValue ?? ""
-        if !["", "json-file"].contains(logType) { throw .invalidArgument("logging driver \(logType) is not supported") }
+        if !["", "json-file"].contains(logType) {
+            throw .invalidArgument("logging driver \(logType) is not supported")
+        }
         h["LogConfig"] = .object([("Type", .string("json-file")), ("Config", h["LogConfig"]?["Config"] ?? .object([]))])
     }
 
@@ -200,7 +226,8 @@ extension ContainerService {
         if host, let text = try? FileSystem.readText("/etc/hosts") {
             hosts = text
         } else {
-            hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+            hosts =
+                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
             hosts += "127.0.1.1\t\(hostname)\n"
         }
         for extra in record.hostConfig["ExtraHosts"]?.stringArray ?? [] {
@@ -208,7 +235,9 @@ extension ContainerService {
             if parts.count == 2 { hosts += "\(parts[1])\t\(parts[0])\n" }
         }
         try FileSystem.writeFileAtomic(dir + "/hosts", hosts, durable: false)
-        let resolv = Self.resolvConf(host: host, dns: record.hostConfig["Dns"]?.stringArray ?? [], search: record.hostConfig["DnsSearch"]?.stringArray ?? [])
+        let resolv = Self.resolvConf(
+            host: host, dns: record.hostConfig["Dns"]?.stringArray ?? [],
+            search: record.hostConfig["DnsSearch"]?.stringArray ?? [])
         try FileSystem.writeFileAtomic(dir + "/resolv.conf", resolv, durable: false)
     }
 

@@ -9,7 +9,10 @@ extension ContainerService {
     /// One frame of Docker's multiplexed stream: `[stream, 0, 0, 0, size (BE u32)] + payload`.
     nonisolated static func frame(_ stream: UInt8, _ payload: [UInt8]) -> [UInt8] {
         let n = UInt32(payload.count)
-        return [stream, 0, 0, 0, UInt8(n >> 24), UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n)] + payload
+        return [
+            stream, 0, 0, 0, UInt8(n >> 24), UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8),
+            UInt8(truncatingIfNeeded: n),
+        ] + payload
     }
 
     struct LogOptions: Sendable {
@@ -46,7 +49,8 @@ extension ContainerService {
                 }
                 for line in chunk.split(separator: 0x0A) {
                     guard let json = try? JSONValue.parse(bytes: Array(line)), let stream = json["stream"]?.stringValue,
-                        let log = json["log"]?.stringValue else { continue }
+                        let log = json["log"]?.stringValue
+                    else { continue }
                     let time = json["time"]?.stringValue ?? ""
                     entries.append((stream, Array(log.utf8), time, Clock.parseRFC3339(time) ?? 0))
                 }
@@ -69,17 +73,22 @@ extension ContainerService {
     }
 
     /// `POST /containers/{id}/attach`: live output to the client, the client's input to the container's stdin.
-    nonisolated func attach(id: String, tty: Bool, stdin: Bool, stdout: Bool, stderr: Bool, stdinOnce: Bool, output: OutputHub, connection: any HijackedConnection) async {
+    nonisolated func attach(
+        id: String, tty: Bool, stdin: Bool, stdout: Bool, stderr: Bool, stdinOnce: Bool, output: OutputHub,
+        connection: any HijackedConnection
+    ) async {
         let subscription = output.subscribe()
         let service = self
-        let input: Task<Void, Never>? = stdin ? Task {
-            for await bytes in connection.inbound {
-                // Input may arrive before `start` has the shim running: hold it until then.
-                await service.waitForSession(id)?.send(ShimMessage.stdin, bytes)
-            }
-            // The client half-closed: with StdinOnce the container's stdin ends too.
-            if stdinOnce { await service.waitForSession(id)?.send(ShimMessage.closeStdin) }
-        } : nil
+        let input: Task<Void, Never>? =
+            stdin
+            ? Task {
+                for await bytes in connection.inbound {
+                    // Input may arrive before `start` has the shim running: hold it until then.
+                    await service.waitForSession(id)?.send(ShimMessage.stdin, bytes)
+                }
+                // The client half-closed: with StdinOnce the container's stdin ends too.
+                if stdinOnce { await service.waitForSession(id)?.send(ShimMessage.closeStdin) }
+            } : nil
         for await chunk in subscription {
             if chunk.stream == .stdout && !stdout || chunk.stream == .stderr && !stderr { continue }
             let bytes = tty ? chunk.bytes : Self.frame(chunk.stream.rawValue, chunk.bytes)

@@ -1,3 +1,4 @@
+import BerthCgroups
 import BerthCore
 import BerthOS
 import BerthRuntime
@@ -9,7 +10,9 @@ extension ContainerService {
     func start(_ ref: String) async throws(BerthError) {
         var record = try lookup(ref)
         if record.isRunning { throw BerthError(.notModified, "container already started") }
-        if record.status == .removing { throw .conflict("container \(record.id) is marked for removal and cannot be started") }
+        if record.status == .removing {
+            throw .conflict("container \(record.id) is marked for removal and cannot be started")
+        }
         let spec = try await makeSpec(record)
         var rt = runtimes[record.id] ?? Runtime()
         rt.starting = true
@@ -32,7 +35,8 @@ extension ContainerService {
             emit("die", failed, extra: ["exitCode": String(code)])
             resumeWaiters(id, removed: false, code: code)
             if failed.autoRemove { await removeQuietly(id) }
-            let message = "failed to create task for container: failed to start container process: \(error.message): unknown"
+            let message =
+                "failed to create task for container: failed to start container process: \(error.message): unknown"
             throw BerthError(code == 125 ? .internalError : .invalidArgument, message)
         }
         record = records[id] ?? record
@@ -61,14 +65,16 @@ extension ContainerService {
         let rootMounts = try await storage.mounts(for: record.id)
         let state = stateDir(record.id)
         var spec = ShimSpec(
-            id: record.id, stateDir: state, logPath: logPath(record.id), rootfs: state + "/rootfs", rootMounts: rootMounts,
+            id: record.id, stateDir: state, logPath: logPath(record.id), rootfs: state + "/rootfs",
+            rootMounts: rootMounts,
             args: [record.path] + record.args, env: c["Env"]?.stringArray ?? [],
             cgroupPath: "\(configuration.cgroupParent)/\(record.id)")
         let dir = recordDir(record.id)
         spec.mounts = [
             .init(source: dir + "/hostname", target: "/etc/hostname", type: "bind", options: ["rbind", "rprivate"]),
             .init(source: dir + "/hosts", target: "/etc/hosts", type: "bind", options: ["rbind", "rprivate"]),
-            .init(source: dir + "/resolv.conf", target: "/etc/resolv.conf", type: "bind", options: ["rbind", "rprivate"]),
+            .init(
+                source: dir + "/resolv.conf", target: "/etc/resolv.conf", type: "bind", options: ["rbind", "rprivate"]),
         ]
         for bind in h["Binds"]?.stringArray ?? [] {
             spec.mounts.append(try Self.parseBind(bind))
@@ -99,7 +105,8 @@ extension ContainerService {
             guard let name = u["Name"]?.stringValue else { continue }
             // -1 is unlimited (RLIM_INFINITY), as Docker's `--ulimit core=-1`.
             func limit(_ v: Int64?) -> UInt64 { (v ?? 0) < 0 ? UInt64.max : UInt64(v ?? 0) }
-            spec.rlimits.append(.init(name: name, soft: limit(u["Soft"]?.int64Value), hard: limit(u["Hard"]?.int64Value)))
+            spec.rlimits.append(
+                .init(name: name, soft: limit(u["Soft"]?.int64Value), hard: limit(u["Hard"]?.int64Value)))
         }
         spec.openStdin = c["OpenStdin"]?.boolValue ?? false
         spec.stdinOnce = c["StdinOnce"]?.boolValue ?? false
@@ -115,6 +122,7 @@ extension ContainerService {
         r.pidsLimit = h["PidsLimit"]?.int64Value ?? 0
         r.allowAllDevices = spec.privileged
         spec.resources = r
+        spec.trace = configuration.logLevel == "debug"
         return spec
     }
 
@@ -128,7 +136,8 @@ extension ContainerService {
             throw .invalidArgument("invalid volume specification: '\(text)': named volumes are not supported yet")
         }
         guard FileSystem.exists(parts[0]) else {
-            throw .invalidArgument("invalid mount config for type \"bind\": bind source path does not exist: \(parts[0])")
+            throw .invalidArgument(
+                "invalid mount config for type \"bind\": bind source path does not exist: \(parts[0])")
         }
         var options = ["rbind"]
         if parts.count == 3 {
@@ -154,13 +163,19 @@ extension ContainerService {
         switch event {
         case .started: return
         case .exited(let s): status = s
-        case .failed(let code, let message): status = ExitStatus(exitCode: code, oomKilled: false, finishedAt: Clock.nowNanos(), error: message)
+        case .failed(let code, let message):
+            status = ExitStatus(exitCode: code, oomKilled: false, finishedAt: Clock.nowNanos(), error: message)
         case .lost:
+            // The shim normally removes the cgroup; one that was killed cannot.
+            Cgroups.detect().remove(path: "\(configuration.cgroupParent)/\(id)")
             let file = "\(stateDir(id))/exit.json"
-            if let bytes = try? FileSystem.readFile(file), let json = try? JSONValue.parse(bytes: bytes), let s = try? ExitStatus(json: json) {
+            if let bytes = try? FileSystem.readFile(file), let json = try? JSONValue.parse(bytes: bytes),
+                let s = try? ExitStatus(json: json)
+            {
                 status = s
             } else {
-                status = ExitStatus(exitCode: 137, oomKilled: false, finishedAt: Clock.nowNanos(), error: "shim exited unexpectedly")
+                status = ExitStatus(
+                    exitCode: 137, oomKilled: false, finishedAt: Clock.nowNanos(), error: "shim exited unexpectedly")
             }
         }
         await recordExit(id, status)
@@ -224,7 +239,8 @@ extension ContainerService {
     func restart(_ ref: String, timeout: Int?, signal: String?) async throws(BerthError) {
         let record = try lookup(ref)
         if record.isRunning {
-            do { try await stop(record.id, timeout: timeout, signal: signal) } catch where error.code == .notModified {}
+            do { try await stop(record.id, timeout: timeout, signal: signal) } catch  where error.code == .notModified {
+            }
         }
         try await start(record.id)
         if let r = records[record.id] { emit("restart", r) }
@@ -237,7 +253,9 @@ extension ContainerService {
         if record.status == .removing { throw .conflict("removal of container \(record.id) is already in progress") }
         if record.isRunning {
             guard force else {
-                throw .conflict("You cannot remove a running container \(record.id). Stop the container before attempting removal or force remove")
+                throw .conflict(
+                    "You cannot remove a running container \(record.id). Stop the container before attempting removal or force remove"
+                )
             }
             runtimes[record.id]?.session?.signal(SIGKILL)
             if !(await waitStopped(record.id, seconds: 10)) {
@@ -253,8 +271,10 @@ extension ContainerService {
         if record.status == .removing, runtimes[id] == nil { return }
         record.status = .removing
         saveQuietly(record)
-        do { try await storage.remove(id: id) } catch where error.code != .notFound {
-            logger.error("failed to remove container layer", metadata: [LogKey.container: "\(id)", LogKey.error: "\(error.message)"])
+        do { try await storage.remove(id: id) } catch  where error.code != .notFound {
+            logger.error(
+                "failed to remove container layer",
+                metadata: [LogKey.container: "\(id)", LogKey.error: "\(error.message)"])
         } catch {}
         try? FileSystem.removeTree(stateDir(id))
         try? FileSystem.removeTree(recordDir(id))

@@ -1,3 +1,4 @@
+import BerthCgroups
 import BerthCore
 import BerthOS
 import BerthRuntime
@@ -10,7 +11,8 @@ extension ContainerService {
         let names = (try? FileSystem.list(configuration.containersDir)) ?? []
         for id in names {
             let dir = recordDir(id)
-            guard let bytes = try? FileSystem.readFile(dir + "/config.v2.json"), let json = try? JSONValue.parse(bytes: bytes),
+            guard let bytes = try? FileSystem.readFile(dir + "/config.v2.json"),
+                let json = try? JSONValue.parse(bytes: bytes),
                 var record = try? ContainerRecord(json: json)
             else {
                 // Created but never recorded (a crash inside create): nothing refers to it.
@@ -32,9 +34,12 @@ extension ContainerService {
             }
             guard record.isRunning else { continue }
             let output = runtimes[id]?.output ?? OutputHub()
-            if let (session, pid) = await launcher.reconnect(id: id, stateDir: stateDir(id), output: output, onEvent: { [weak self] event in
-                Task { await self?.shimEvent(id, event) }
-            }) {
+            if let (session, pid) = await launcher.reconnect(
+                id: id, stateDir: stateDir(id), output: output,
+                onEvent: { [weak self] event in
+                    Task { await self?.shimEvent(id, event) }
+                })
+            {
                 runtimes[id]?.session = session
                 record.pid = pid
                 saveQuietly(record)
@@ -43,12 +48,16 @@ extension ContainerService {
             }
             let file = "\(stateDir(id))/exit.json"
             let status: ExitStatus
-            if let b = try? FileSystem.readFile(file), let j = try? JSONValue.parse(bytes: b), let s = try? ExitStatus(json: j) {
+            if let b = try? FileSystem.readFile(file), let j = try? JSONValue.parse(bytes: b),
+                let s = try? ExitStatus(json: j)
+            {
                 status = s
             } else {
-                status = ExitStatus(exitCode: 137, oomKilled: false, finishedAt: Clock.nowNanos(), error: "shim exited unexpectedly")
+                status = ExitStatus(
+                    exitCode: 137, oomKilled: false, finishedAt: Clock.nowNanos(), error: "shim exited unexpectedly")
             }
             logger.info("container exited while the daemon was down", metadata: [LogKey.container: "\(id)"])
+            Cgroups.detect().remove(path: "\(configuration.cgroupParent)/\(id)")
             await recordExit(id, status)
         }
     }

@@ -8,24 +8,30 @@ extension ContainerService {
         let dir = recordDir(r.id)
         let time = { (n: Int64) -> JSONValue in .string(n == 0 ? "0001-01-01T00:00:00Z" : Clock.rfc3339Nano(n)) }
         var state: JSONValue = .object([
-            ("Status", .string(r.status.rawValue)), ("Running", .bool(r.isRunning)), ("Paused", .bool(r.status == .paused)),
-            ("Restarting", .bool(r.status == .restarting)), ("OOMKilled", .bool(r.oomKilled)), ("Dead", .bool(r.status == .dead)),
+            ("Status", .string(r.status.rawValue)), ("Running", .bool(r.isRunning)),
+            ("Paused", .bool(r.status == .paused)),
+            ("Restarting", .bool(r.status == .restarting)), ("OOMKilled", .bool(r.oomKilled)),
+            ("Dead", .bool(r.status == .dead)),
             ("Pid", .int(r.pid)), ("ExitCode", .int(r.exitCode)), ("Error", .string(r.error)),
             ("StartedAt", time(r.startedAt)), ("FinishedAt", time(r.finishedAt)),
         ])
         if r.status == .removing { state["Status"] = .string("removing") }
         let metadata = await storage.metadata(id: r.id)
         var hostConfig = r.hostConfig
-        for key in ["Binds", "CapAdd", "CapDrop", "Dns", "DnsSearch", "ExtraHosts", "SecurityOpt", "Ulimits"] where hostConfig[key] == nil {
+        for key in ["Binds", "CapAdd", "CapDrop", "Dns", "DnsSearch", "ExtraHosts", "SecurityOpt", "Ulimits"]
+        where hostConfig[key] == nil {
             hostConfig[key] = .null
         }
-        for key in ["Memory", "MemorySwap", "NanoCpus", "CpuShares", "CpuPeriod", "CpuQuota"] where hostConfig[key] == nil {
+        for key in ["Memory", "MemorySwap", "NanoCpus", "CpuShares", "CpuPeriod", "CpuQuota"]
+        where hostConfig[key] == nil {
             hostConfig[key] = .int(0)
         }
         for key in ["Privileged", "ReadonlyRootfs", "AutoRemove", "PublishAllPorts"] where hostConfig[key] == nil {
             hostConfig[key] = .bool(false)
         }
-        if hostConfig["RestartPolicy"] == nil { hostConfig["RestartPolicy"] = .object([("Name", .string("no")), ("MaximumRetryCount", .int(0))]) }
+        if hostConfig["RestartPolicy"] == nil {
+            hostConfig["RestartPolicy"] = .object([("Name", .string("no")), ("MaximumRetryCount", .int(0))])
+        }
         if hostConfig["PidsLimit"] == nil { hostConfig["PidsLimit"] = .null }
         let network = r.networkMode
         return .object([
@@ -51,29 +57,49 @@ extension ContainerService {
             ("GraphDriver", .object([("Name", .string(r.driver)), ("Data", .map(metadata))])),
             ("Mounts", .array([])),
             ("Config", r.config),
-            ("NetworkSettings", .object([
-                ("Bridge", .string("")), ("SandboxID", .string("")), ("HairpinMode", .bool(false)),
-                ("LinkLocalIPv6Address", .string("")), ("LinkLocalIPv6PrefixLen", .int(0)), ("Ports", .object([])),
-                ("SandboxKey", .string(r.isRunning && network != "host" ? "/proc/\(r.pid)/ns/net" : "")),
-                ("Gateway", .string("")), ("IPAddress", .string("")), ("IPPrefixLen", .int(0)), ("MacAddress", .string("")),
-                ("Networks", .object([(network, .object([
-                    ("IPAMConfig", .null), ("Links", .null), ("Aliases", .null), ("NetworkID", .string(network)),
-                    ("EndpointID", .string("")), ("Gateway", .string("")), ("IPAddress", .string("")), ("IPPrefixLen", .int(0)),
-                    ("IPv6Gateway", .string("")), ("GlobalIPv6Address", .string("")), ("GlobalIPv6PrefixLen", .int(0)),
-                    ("MacAddress", .string("")), ("DriverOpts", .null),
-                ]))])),
-            ])),
+            (
+                "NetworkSettings",
+                .object([
+                    ("Bridge", .string("")), ("SandboxID", .string("")), ("HairpinMode", .bool(false)),
+                    ("LinkLocalIPv6Address", .string("")), ("LinkLocalIPv6PrefixLen", .int(0)), ("Ports", .object([])),
+                    ("SandboxKey", .string(r.isRunning && network != "host" ? "/proc/\(r.pid)/ns/net" : "")),
+                    ("Gateway", .string("")), ("IPAddress", .string("")), ("IPPrefixLen", .int(0)),
+                    ("MacAddress", .string("")),
+                    (
+                        "Networks",
+                        .object([
+                            (
+                                network,
+                                .object([
+                                    ("IPAMConfig", .null), ("Links", .null), ("Aliases", .null),
+                                    ("NetworkID", .string(network)),
+                                    ("EndpointID", .string("")), ("Gateway", .string("")), ("IPAddress", .string("")),
+                                    ("IPPrefixLen", .int(0)),
+                                    ("IPv6Gateway", .string("")), ("GlobalIPv6Address", .string("")),
+                                    ("GlobalIPv6PrefixLen", .int(0)),
+                                    ("MacAddress", .string("")), ("DriverOpts", .null),
+                                ])
+                            )
+                        ])
+                    ),
+                ])
+            ),
         ])
     }
 
     /// `GET /containers/json`: running ones, or all with `all`; Docker's filters.
     func list(all: Bool, limit: Int?, filters: [String: [String]]) throws(BerthError) -> JSONValue {
-        for key in filters.keys where !["id", "name", "label", "status", "ancestor", "exited", "before", "since", "network", "volume", "health", "is-task", "expose", "publish"].contains(key) {
+        for key in filters.keys
+        where ![
+            "id", "name", "label", "status", "ancestor", "exited", "before", "since", "network", "volume", "health",
+            "is-task", "expose", "publish",
+        ].contains(key) {
             throw .invalidArgument("invalid filter '\(key)'")
         }
         var rows = self.all()
         if let statuses = filters["status"] {
-            for s in statuses where !["created", "restarting", "running", "removing", "paused", "exited", "dead"].contains(s) {
+            for s in statuses
+            where !["created", "restarting", "running", "removing", "paused", "exited", "dead"].contains(s) {
                 throw .invalidArgument("invalid filter 'status=\(s)'")
             }
         }
@@ -81,9 +107,15 @@ extension ContainerService {
         rows = rows.filter { r in
             if !showAll, !r.isRunning { return false }
             if let ids = filters["id"], !ids.contains(where: { r.id.hasPrefix($0) }) { return false }
-            if let names = filters["name"], !names.contains(where: { r.name.contains($0.hasPrefix("/") ? String($0.dropFirst()) : $0) }) { return false }
+            if let names = filters["name"],
+                !names.contains(where: { r.name.contains($0.hasPrefix("/") ? String($0.dropFirst()) : $0) })
+            {
+                return false
+            }
             if let statuses = filters["status"], !statuses.contains(r.status.rawValue) { return false }
-            if let codes = filters["exited"], !(r.status == .exited && codes.contains(String(r.exitCode))) { return false }
+            if let codes = filters["exited"], !(r.status == .exited && codes.contains(String(r.exitCode))) {
+                return false
+            }
             if let labels = filters["label"] {
                 for l in labels {
                     let kv = l.split(separator: "=", maxSplits: 1).map(String.init)
@@ -93,29 +125,51 @@ extension ContainerService {
             }
             if let ancestors = filters["ancestor"] {
                 let image = r.config["Image"]?.stringValue ?? ""
-                if !ancestors.contains(where: { $0 == image || r.imageID.hasPrefix($0) || r.imageID.dropFirst(7).hasPrefix($0) || (image + ":latest") == $0 || image == $0 + ":latest" }) { return false }
+                if !ancestors.contains(where: {
+                    $0 == image || r.imageID.hasPrefix($0) || r.imageID.dropFirst(7).hasPrefix($0)
+                        || (image + ":latest") == $0 || image == $0 + ":latest"
+                }) {
+                    return false
+                }
             }
             if let nets = filters["network"], !nets.contains(r.networkMode) { return false }
             return true
         }
         if let limit, limit > 0 { rows = Array(rows.prefix(limit)) }
-        return .array(rows.map { r in
-            .object([
-                ("Id", .string(r.id)),
-                ("Names", .strings(["/" + r.name])),
-                ("Image", .string(r.config["Image"]?.stringValue ?? r.imageID)),
-                ("ImageID", .string(r.imageID)),
-                ("Command", .string(([r.path] + r.args).map { $0.contains(" ") ? "\"\($0)\"" : $0 }.joined(separator: " "))),
-                ("Created", .int(r.created / 1_000_000_000)),
-                ("Ports", .array([])),
-                ("Labels", .map(r.labels)),
-                ("State", .string(r.status.rawValue)),
-                ("Status", .string(Self.statusText(r))),
-                ("HostConfig", .object([("NetworkMode", .string(r.networkMode))])),
-                ("NetworkSettings", .object([("Networks", .object([(r.networkMode, .object([("NetworkID", .string(r.networkMode)), ("IPAddress", .string(""))]))]))])),
-                ("Mounts", .array([])),
-            ])
-        })
+        return .array(
+            rows.map { r in
+                .object([
+                    ("Id", .string(r.id)),
+                    ("Names", .strings(["/" + r.name])),
+                    ("Image", .string(r.config["Image"]?.stringValue ?? r.imageID)),
+                    ("ImageID", .string(r.imageID)),
+                    (
+                        "Command",
+                        .string(([r.path] + r.args).map { $0.contains(" ") ? "\"\($0)\"" : $0 }.joined(separator: " "))
+                    ),
+                    ("Created", .int(r.created / 1_000_000_000)),
+                    ("Ports", .array([])),
+                    ("Labels", .map(r.labels)),
+                    ("State", .string(r.status.rawValue)),
+                    ("Status", .string(Self.statusText(r))),
+                    ("HostConfig", .object([("NetworkMode", .string(r.networkMode))])),
+                    (
+                        "NetworkSettings",
+                        .object([
+                            (
+                                "Networks",
+                                .object([
+                                    (
+                                        r.networkMode,
+                                        .object([("NetworkID", .string(r.networkMode)), ("IPAddress", .string(""))])
+                                    )
+                                ])
+                            )
+                        ])
+                    ),
+                    ("Mounts", .array([])),
+                ])
+            })
     }
 
     /// `Up 2 seconds`, `Exited (0) 3 minutes ago`, `Created` — as `docker ps` shows.
@@ -127,7 +181,9 @@ extension ContainerService {
         case .restarting: return "Restarting (\(r.exitCode)) " + humanDuration(now - r.finishedAt) + " ago"
         case .removing: return "Removal In Progress"
         case .dead: return "Dead"
-        case .created: return r.hasRun || r.finishedAt > 0 ? "Exited (\(r.exitCode)) " + humanDuration(now - r.finishedAt) + " ago" : "Created"
+        case .created:
+            return r.hasRun || r.finishedAt > 0
+                ? "Exited (\(r.exitCode)) " + humanDuration(now - r.finishedAt) + " ago" : "Created"
         case .exited: return "Exited (\(r.exitCode)) " + humanDuration(now - r.finishedAt) + " ago"
         }
     }

@@ -32,7 +32,10 @@ actor ContainerService {
     var runtimes: [String: Runtime] = [:]
     var waiters: [String: [Waiter]] = [:]
 
-    init(configuration: DaemonConfiguration, images: ImageStore, storage: any StorageDriver, networks: [String: any NetworkDriver], launcher: ShimLauncher, events: EventBus, logger: Logger) {
+    init(
+        configuration: DaemonConfiguration, images: ImageStore, storage: any StorageDriver,
+        networks: [String: any NetworkDriver], launcher: ShimLauncher, events: EventBus, logger: Logger
+    ) {
         self.configuration = configuration
         self.images = images
         self.storage = storage
@@ -78,7 +81,9 @@ actor ContainerService {
     func saveQuietly(_ record: ContainerRecord) {
         do { try save(record) } catch {
             records[record.id] = record
-            logger.error("failed to save container", metadata: [LogKey.container: "\(record.id)", LogKey.error: "\(error.message)"])
+            logger.error(
+                "failed to save container",
+                metadata: [LogKey.container: "\(record.id)", LogKey.error: "\(error.message)"])
         }
     }
 

@@ -13,7 +13,8 @@ struct ImageService: Sendable {
         return .object([
             ("Id", .string(r.id)), ("ParentId", .string("")), ("RepoTags", .strings(r.repoTags)),
             ("RepoDigests", .array([])), ("Created", .int(created / 1_000_000_000)), ("Size", .int(r.size)),
-            ("SharedSize", .int(-1)), ("VirtualSize", .int(r.size)), ("Labels", .map(r.containerConfig["Labels"]?.stringMap ?? [:])),
+            ("SharedSize", .int(-1)), ("VirtualSize", .int(r.size)),
+            ("Labels", .map(r.containerConfig["Labels"]?.stringMap ?? [:])),
             ("Containers", .int(-1)),
         ])
     }
@@ -29,7 +30,11 @@ struct ImageService: Sendable {
             // Untagged images are hidden only when they are intermediate; Berth has none, so all show.
         }
         if let refs = filters["reference"] {
-            rows = rows.filter { r in r.repoTags.contains { tag in refs.contains { Self.glob($0, tag) || Self.glob($0, Self.repository(of: tag)) } } }
+            rows = rows.filter { r in
+                r.repoTags.contains { tag in
+                    refs.contains { Self.glob($0, tag) || Self.glob($0, Self.repository(of: tag)) }
+                }
+            }
         }
         if let labels = filters["label"] {
             rows = rows.filter { r in
@@ -74,12 +79,17 @@ struct ImageService: Sendable {
     func inspect(_ ref: String) async throws(BerthError) -> JSONValue {
         let r = try await store.resolve(ref)
         var config = r.containerConfig
-        for key in ["Hostname", "Domainname", "User", "WorkingDir"] where config[key] == nil { config[key] = .string("") }
-        for key in ["Env", "Cmd", "Entrypoint", "Labels", "OnBuild", "Volumes", "ExposedPorts"] where config[key] == nil { config[key] = .null }
+        for key in ["Hostname", "Domainname", "User", "WorkingDir"] where config[key] == nil {
+            config[key] = .string("")
+        }
+        for key in ["Env", "Cmd", "Entrypoint", "Labels", "OnBuild", "Volumes", "ExposedPorts"] where config[key] == nil
+        { config[key] = .null }
         let comment: JSONValue = .string(r.config["history"]?.arrayValue?.last?["comment"]?.stringValue ?? "")
         let graphData: JSONValue = .map(await store.storage.metadata(id: r.topLayer ?? ""))
         let graph: JSONValue = .object([("Name", .string(store.storage.name)), ("Data", graphData)])
-        let rootfs: JSONValue = .object([("Type", .string("layers")), ("Layers", r.config["rootfs"]?["diff_ids"] ?? .array([]))])
+        let rootfs: JSONValue = .object([
+            ("Type", .string("layers")), ("Layers", r.config["rootfs"]?["diff_ids"] ?? .array([])),
+        ])
         let metadata: JSONValue = .object([("LastTagTime", .string(Clock.rfc3339Nano(r.lastTagTime)))])
         var o: JSONValue = .object([])
         o["Id"] = .string(r.id)
@@ -121,16 +131,24 @@ struct ImageService: Sendable {
             return .array([.object([("Untagged", .string(name))])])
         }
         if let running = users.first(where: { $0.isRunning }) {
-            throw .conflict("conflict: unable to delete \(record.hex.prefix(12)) (cannot be forced) - image is being used by running container \(running.shortID)")
+            throw .conflict(
+                "conflict: unable to delete \(record.hex.prefix(12)) (cannot be forced) - image is being used by running container \(running.shortID)"
+            )
         }
         if !byName, record.repoTags.count > 1, !force {
-            throw .conflict("conflict: unable to delete \(record.hex.prefix(12)) (must be forced) - image is referenced in multiple repositories")
+            throw .conflict(
+                "conflict: unable to delete \(record.hex.prefix(12)) (must be forced) - image is referenced in multiple repositories"
+            )
         }
         if let user = users.first, !force {
             if byName {
-                throw .conflict("conflict: unable to remove repository reference \"\(ref)\" (must force) - container \(user.shortID) is using its referenced image \(record.hex.prefix(12))")
+                throw .conflict(
+                    "conflict: unable to remove repository reference \"\(ref)\" (must force) - container \(user.shortID) is using its referenced image \(record.hex.prefix(12))"
+                )
             }
-            throw .conflict("conflict: unable to delete \(record.hex.prefix(12)) (must be forced) - image is being used by stopped container \(user.shortID)")
+            throw .conflict(
+                "conflict: unable to delete \(record.hex.prefix(12)) (must be forced) - image is being used by stopped container \(user.shortID)"
+            )
         }
         for name in record.repoTags {
             _ = try await store.untag(name)

@@ -20,11 +20,13 @@ enum ContainerRoutes {
             return .noContent()
         }
         t.add("POST", "/containers/{id}/stop") { req in
-            try await c.stop(req.param("id"), timeout: try req.int("t") ?? req.int("timeout"), signal: req.query("signal"))
+            try await c.stop(
+                req.param("id"), timeout: try req.int("t") ?? req.int("timeout"), signal: req.query("signal"))
             return .noContent()
         }
         t.add("POST", "/containers/{id}/restart") { req in
-            try await c.restart(req.param("id"), timeout: try req.int("t") ?? req.int("timeout"), signal: req.query("signal"))
+            try await c.restart(
+                req.param("id"), timeout: try req.int("t") ?? req.int("timeout"), signal: req.query("signal"))
             return .noContent()
         }
         t.add("POST", "/containers/{id}/kill") { req in
@@ -42,18 +44,22 @@ enum ContainerRoutes {
                 throw BerthError.invalidArgument("invalid condition: \"\(condition)\"")
             }
             // Headers go out at once: `docker run` waits for them before it starts the container.
-            return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: .stream { writer in
-                let code = await withTaskGroup(of: Int32?.self) { group in
-                    group.addTask { await c.wait(record.id, condition: condition) }
-                    group.addTask { await writer.waitClosed(); return nil }
-                    let first = await group.next() ?? nil
-                    group.cancelAll()
-                    return first
-                }
-                guard let code else { return }
-                let body: JSONValue = .object([("StatusCode", .int(code)), ("Error", .null)])
-                try? await writer.write(Array((body.serialized + "\n").utf8))
-            })
+            return HTTPResponse(
+                status: 200, headers: [("Content-Type", "application/json")],
+                body: .stream { writer in
+                    let code = await withTaskGroup(of: Int32?.self) { group in
+                        group.addTask { await c.wait(record.id, condition: condition) }
+                        group.addTask {
+                            await writer.waitClosed(); return nil
+                        }
+                        let first = await group.next() ?? nil
+                        group.cancelAll()
+                        return first
+                    }
+                    guard let code else { return }
+                    let body: JSONValue = .object([("StatusCode", .int(code)), ("Error", .null)])
+                    try? await writer.write(Array((body.serialized + "\n").utf8))
+                })
         }
         t.add("GET", "/containers/{id}/logs") { req in
             let record = try await c.lookup(req.param("id"))
@@ -72,24 +78,36 @@ enum ContainerRoutes {
                 o.tail = n < 0 ? nil : n
             }
             let tty = record.tty
-            let contentType = tty || req.apiVersion < APIVersion(1, 42) ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"
+            let contentType =
+                tty || req.apiVersion < APIVersion(1, 42)
+                ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"
             let options = o
-            return HTTPResponse(status: 200, headers: [("Content-Type", contentType)], body: .stream { writer in
-                await c.streamLogs(id: record.id, tty: tty, options: options, to: writer)
-            })
+            return HTTPResponse(
+                status: 200, headers: [("Content-Type", contentType)],
+                body: .stream { writer in
+                    await c.streamLogs(id: record.id, tty: tty, options: options, to: writer)
+                })
         }
         t.add("POST", "/containers/{id}/attach") { req in
             let record = try await c.lookup(req.param("id"))
-            guard let output = await c.output(for: record.id) else { throw BerthError.conflict("container \(record.id) is being removed") }
+            guard let output = await c.output(for: record.id) else {
+                throw BerthError.conflict("container \(record.id) is being removed")
+            }
             let tty = record.tty
             let stdin = req.bool("stdin") && (record.config["OpenStdin"]?.boolValue ?? false)
             let stdout = req.bool("stdout")
             let stderr = req.bool("stderr")
             let once = record.config["StdinOnce"]?.boolValue ?? false
-            let contentType = tty || req.apiVersion < APIVersion(1, 42) ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"
-            return HTTPResponse(status: 101, headers: [("Content-Type", contentType)], body: .hijack { conn in
-                await c.attach(id: record.id, tty: tty, stdin: stdin, stdout: stdout, stderr: stderr, stdinOnce: once, output: output, connection: conn)
-            })
+            let contentType =
+                tty || req.apiVersion < APIVersion(1, 42)
+                ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"
+            return HTTPResponse(
+                status: 101, headers: [("Content-Type", contentType)],
+                body: .hijack { conn in
+                    await c.attach(
+                        id: record.id, tty: tty, stdin: stdin, stdout: stdout, stderr: stderr, stdinOnce: once,
+                        output: output, connection: conn)
+                })
         }
         t.add("POST", "/containers/{id}/resize") { req in
             _ = try await c.lookup(req.param("id"))
@@ -97,18 +115,20 @@ enum ContainerRoutes {
         }
         t.add("GET", "/containers/{id}/export") { req in
             let path = try await c.exportTar(req.param("id"), tmpDir: d.configuration.root + "/tmp")
-            return HTTPResponse(status: 200, headers: [("Content-Type", "application/x-tar")], body: .stream { writer in
-                defer { unlink(path) }
-                let fd = open(path, O_RDONLY | O_CLOEXEC)
-                guard fd >= 0 else { return }
-                defer { close(fd) }
-                var buf = [UInt8](repeating: 0, count: 1 << 16)
-                while true {
-                    let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                    if n <= 0 { return }
-                    do { try await writer.write(Array(buf[0..<n])) } catch { return }
-                }
-            })
+            return HTTPResponse(
+                status: 200, headers: [("Content-Type", "application/x-tar")],
+                body: .stream { writer in
+                    defer { unlink(path) }
+                    let fd = open(path, O_RDONLY | O_CLOEXEC)
+                    guard fd >= 0 else { return }
+                    defer { close(fd) }
+                    var buf = [UInt8](repeating: 0, count: 1 << 16)
+                    while true {
+                        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                        if n <= 0 { return }
+                        do { try await writer.write(Array(buf[0..<n])) } catch { return }
+                    }
+                })
         }
     }
 }

@@ -7,20 +7,26 @@ import Glibc
 enum ImageRoutes {
     static func register(_ t: inout Router.RouteTable, _ d: Daemon) {
         let images = d.images
-        t.add("GET", "/images/json") { req in .json(try await images.list(all: req.bool("all"), filters: try req.filters())) }
+        t.add("GET", "/images/json") { req in
+            .json(try await images.list(all: req.bool("all"), filters: try req.filters()))
+        }
         t.add("GET", "/images/{name*}/json") { req in .json(try await images.inspect(req.param("name"))) }
         t.add("POST", "/images/{name*}/tag") { req in
             try await images.tag(req.param("name"), repo: req.query("repo") ?? "", tag: req.query("tag"))
             return HTTPResponse(status: 201)
         }
-        t.add("DELETE", "/images/{name*}") { req in .json(try await images.delete(req.param("name"), force: req.bool("force"))) }
+        t.add("DELETE", "/images/{name*}") { req in
+            .json(try await images.delete(req.param("name"), force: req.bool("force")))
+        }
         t.add("POST", "/images/create") { req in
             if let src = req.query("fromSrc") { return try await importImage(req, d, source: src) }
             let from = req.query("fromImage") ?? ""
             let tag = req.query("tag").flatMap { $0.isEmpty ? nil : $0 }
             let name = tag.map { "\(from):\($0)" } ?? from
             // Pulling from registries comes with the registry client; until then a pull is a clear 404.
-            throw BerthError.notFound("pull access denied for \(name): pulling from registries is not supported by this berthd yet (No such image: \(name))")
+            throw BerthError.notFound(
+                "pull access denied for \(name): pulling from registries is not supported by this berthd yet (No such image: \(name))"
+            )
         }
     }
 
@@ -40,17 +46,23 @@ enum ImageRoutes {
         try FileSystem.writeFile(path, req.body, mode: 0o600)
         let message = req.query("message") ?? ""
         let ref = reference
-        return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: .stream { writer in
-            defer { unlink(path) }
-            do {
-                let record = try await ImageImporter(store: d.images.store).importTar(path: path, reference: ref, changes: changes, message: message)
-                d.events.publish(type: "image", action: "import", id: record.id, attributes: ref.map { ["name": $0.description] } ?? [:])
-                try? await writer.write(Array((JSONValue.object([("status", .string(record.id))]).serialized + "\n").utf8))
-            } catch let error as BerthError {
-                try? await writer.write(Routes.streamError(error.message))
-            } catch {
-                try? await writer.write(Routes.streamError("\(error)"))
-            }
-        })
+        return HTTPResponse(
+            status: 200, headers: [("Content-Type", "application/json")],
+            body: .stream { writer in
+                defer { unlink(path) }
+                do {
+                    let record = try await ImageImporter(store: d.images.store).importTar(
+                        path: path, reference: ref, changes: changes, message: message)
+                    d.events.publish(
+                        type: "image", action: "import", id: record.id,
+                        attributes: ref.map { ["name": $0.description] } ?? [:])
+                    try? await writer.write(
+                        Array((JSONValue.object([("status", .string(record.id))]).serialized + "\n").utf8))
+                } catch let error as BerthError {
+                    try? await writer.write(Routes.streamError(error.message))
+                } catch {
+                    try? await writer.write(Routes.streamError("\(error)"))
+                }
+            })
     }
 }

@@ -6,10 +6,12 @@ import Glibc
 enum SystemRoutes {
     static func register(_ t: inout Router.RouteTable, _ d: Daemon) {
         let ping: Router.Handler = { _ in
-            HTTPResponse(status: 200, headers: [
-                ("Content-Type", "text/plain; charset=utf-8"), ("Swarm", "inactive"),
-                ("Cache-Control", "no-cache, no-store, must-revalidate"), ("Pragma", "no-cache"),
-            ], body: .bytes(Array("OK".utf8)))
+            HTTPResponse(
+                status: 200,
+                headers: [
+                    ("Content-Type", "text/plain; charset=utf-8"), ("Swarm", "inactive"),
+                    ("Cache-Control", "no-cache, no-store, must-revalidate"), ("Pragma", "no-cache"),
+                ], body: .bytes(Array("OK".utf8)))
         }
         t.add("GET", "/_ping", ping)
         t.add("HEAD", "/_ping", ping)
@@ -19,51 +21,64 @@ enum SystemRoutes {
             let filters = try req.filters()
             let since = try parseTime(req.query("since"))
             let until = try parseTime(req.query("until"))
-            return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: .stream { writer in
-                let (past, live) = d.events.subscribe()
-                func matches(_ e: EventBus.Event) -> Bool {
-                    if let types = filters["type"], !types.contains(e.type) { return false }
-                    if let actions = filters["event"], !actions.contains(e.action) { return false }
-                    if let ids = filters["container"], e.type != "container" || !ids.contains(where: { e.actorID.hasPrefix($0) || e.attributes["name"] == $0 }) { return false }
-                    if let images = filters["image"], !images.contains(where: { e.attributes["image"] == $0 || e.actorID == $0 }) { return false }
-                    if let labels = filters["label"] {
-                        for l in labels {
-                            let kv = l.split(separator: "=", maxSplits: 1).map(String.init)
-                            guard let v = e.attributes[kv[0]], kv.count == 1 || v == kv[1] else { return false }
+            return HTTPResponse(
+                status: 200, headers: [("Content-Type", "application/json")],
+                body: .stream { writer in
+                    let (past, live) = d.events.subscribe()
+                    func matches(_ e: EventBus.Event) -> Bool {
+                        if let types = filters["type"], !types.contains(e.type) { return false }
+                        if let actions = filters["event"], !actions.contains(e.action) { return false }
+                        if let ids = filters["container"],
+                            e.type != "container"
+                                || !ids.contains(where: { e.actorID.hasPrefix($0) || e.attributes["name"] == $0 })
+                        {
+                            return false
                         }
+                        if let images = filters["image"],
+                            !images.contains(where: { e.attributes["image"] == $0 || e.actorID == $0 })
+                        {
+                            return false
+                        }
+                        if let labels = filters["label"] {
+                            for l in labels {
+                                let kv = l.split(separator: "=", maxSplits: 1).map(String.init)
+                                guard let v = e.attributes[kv[0]], kv.count == 1 || v == kv[1] else { return false }
+                            }
+                        }
+                        return true
                     }
-                    return true
-                }
-                func send(_ e: EventBus.Event) async -> Bool {
-                    guard matches(e) else { return true }
-                    do { try await writer.write(Array((e.json.serialized + "\n").utf8)) } catch { return false }
-                    return true
-                }
-                let now = Clock.nowNanos()
-                if let since {
-                    for e in past where e.timeNano >= since {
-                        if let until, e.timeNano > until { break }
-                        guard await send(e) else { return }
+                    func send(_ e: EventBus.Event) async -> Bool {
+                        guard matches(e) else { return true }
+                        do { try await writer.write(Array((e.json.serialized + "\n").utf8)) } catch { return false }
+                        return true
                     }
-                }
-                if let until, until <= now { return }
-                let deadline = until
-                // Follow until the client goes or `until` passes.
-                await withTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        for await e in live {
-                            if let deadline, e.timeNano > deadline { return }
+                    let now = Clock.nowNanos()
+                    if let since {
+                        for e in past where e.timeNano >= since {
+                            if let until, e.timeNano > until { break }
                             guard await send(e) else { return }
                         }
                     }
-                    group.addTask { await writer.waitClosed() }
-                    if let deadline {
-                        group.addTask { try? await Task.sleep(nanoseconds: UInt64(max(0, deadline - Clock.nowNanos()))) }
+                    if let until, until <= now { return }
+                    let deadline = until
+                    // Follow until the client goes or `until` passes.
+                    await withTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            for await e in live {
+                                if let deadline, e.timeNano > deadline { return }
+                                guard await send(e) else { return }
+                            }
+                        }
+                        group.addTask { await writer.waitClosed() }
+                        if let deadline {
+                            group.addTask {
+                                try? await Task.sleep(nanoseconds: UInt64(max(0, deadline - Clock.nowNanos())))
+                            }
+                        }
+                        await group.next()
+                        group.cancelAll()
                     }
-                    await group.next()
-                    group.cancelAll()
-                }
-            })
+                })
         }
     }
 

@@ -8,8 +8,12 @@ extension Daemon {
     static func uname() -> (release: String, machine: String) {
         var u = utsname()
         Glibc.uname(&u)
-        let release = withUnsafePointer(to: &u.release) { $0.withMemoryRebound(to: CChar.self, capacity: 65) { String(cString: $0) } }
-        let machine = withUnsafePointer(to: &u.machine) { $0.withMemoryRebound(to: CChar.self, capacity: 65) { String(cString: $0) } }
+        let release = withUnsafePointer(to: &u.release) {
+            $0.withMemoryRebound(to: CChar.self, capacity: 65) { String(cString: $0) }
+        }
+        let machine = withUnsafePointer(to: &u.machine) {
+            $0.withMemoryRebound(to: CChar.self, capacity: 65) { String(cString: $0) }
+        }
         return (release, machine)
     }
 
@@ -24,13 +28,22 @@ extension Daemon {
     func versionJSON() -> JSONValue {
         let (release, _) = Self.uname()
         let details: JSONValue = .object([
-            ("ApiVersion", .string(APIVersion.maximum.description)), ("MinAPIVersion", .string(APIVersion.minimum.description)),
-            ("GitCommit", .string("berth")), ("GoVersion", .string("swift6")), ("Os", .string("linux")), ("Arch", .string("amd64")),
+            ("ApiVersion", .string(APIVersion.maximum.description)),
+            ("MinAPIVersion", .string(APIVersion.minimum.description)),
+            ("GitCommit", .string("berth")), ("GoVersion", .string("swift6")), ("Os", .string("linux")),
+            ("Arch", .string("amd64")),
             ("KernelVersion", .string(release)), ("BuildTime", .string("")), ("Experimental", .string("false")),
         ])
         return .object([
             ("Platform", .object([("Name", .string("Berth Engine"))])),
-            ("Components", .array([.object([("Name", .string("Engine")), ("Version", .string(configuration.version)), ("Details", details)])])),
+            (
+                "Components",
+                .array([
+                    .object([
+                        ("Name", .string("Engine")), ("Version", .string(configuration.version)), ("Details", details),
+                    ])
+                ])
+            ),
             ("Version", .string(configuration.version)), ("ApiVersion", .string(APIVersion.maximum.description)),
             ("MinAPIVersion", .string(APIVersion.minimum.description)), ("GitCommit", .string("berth")),
             ("GoVersion", .string("swift6")), ("Os", .string("linux")), ("Arch", .string("amd64")),
@@ -60,7 +73,8 @@ extension Daemon {
         o["Driver"] = .string(storage.name)
         o["DriverStatus"] = driverStatus
         o["Plugins"] = .object([
-            ("Volume", .strings([])), ("Network", .strings(networks.keys.sorted())), ("Authorization", .null), ("Log", .strings(["json-file"])),
+            ("Volume", .strings([])), ("Network", .strings(networks.keys.sorted())), ("Authorization", .null),
+            ("Log", .strings(["json-file"])),
         ])
         o["MemoryLimit"] = .bool(true)
         o["SwapLimit"] = .bool(true)
@@ -84,7 +98,10 @@ extension Daemon {
         o["OSType"] = .string("linux")
         o["Architecture"] = .string(machine)
         o["IndexServerAddress"] = .string("https://index.docker.io/v1/")
-        o["RegistryConfig"] = .object([("IndexConfigs", .object([])), ("InsecureRegistryCIDRs", .strings(["127.0.0.0/8"])), ("Mirrors", .array([]))])
+        o["RegistryConfig"] = .object([
+            ("IndexConfigs", .object([])), ("InsecureRegistryCIDRs", .strings(["127.0.0.0/8"])),
+            ("Mirrors", .array([])),
+        ])
         o["NCPU"] = .int(ncpu)
         o["MemTotal"] = .int(mem)
         o["DockerRootDir"] = .string(configuration.root)
@@ -97,7 +114,10 @@ extension Daemon {
         o["ServerVersion"] = .string(configuration.version)
         o["Runtimes"] = .object([("berth-shim", .object([("path", .string(configuration.shimPath))]))])
         o["DefaultRuntime"] = .string("berth-shim")
-        o["Swarm"] = .object([("NodeID", .string("")), ("NodeAddr", .string("")), ("LocalNodeState", .string("inactive")), ("ControlAvailable", .bool(false)), ("Error", .string("")), ("RemoteManagers", .null)])
+        o["Swarm"] = .object([
+            ("NodeID", .string("")), ("NodeAddr", .string("")), ("LocalNodeState", .string("inactive")),
+            ("ControlAvailable", .bool(false)), ("Error", .string("")), ("RemoteManagers", .null),
+        ])
         o["LiveRestoreEnabled"] = .bool(true)
         o["Isolation"] = .string("")
         o["InitBinary"] = .string("")

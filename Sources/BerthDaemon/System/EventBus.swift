@@ -41,7 +41,9 @@ final class EventBus: Sendable {
         let event = Event(type: type, action: action, actorID: id, attributes: attributes, timeNano: Clock.nowNanos())
         let subscribers = state.withLock { s -> [AsyncStream<Event>.Continuation] in
             s.history.append(event)
-            if s.history.count > EventBus.historyLimit { s.history.removeFirst(s.history.count - EventBus.historyLimit) }
+            if s.history.count > EventBus.historyLimit {
+                s.history.removeFirst(s.history.count - EventBus.historyLimit)
+            }
             return Array(s.subscribers.values)
         }
         for c in subscribers { c.yield(event) }

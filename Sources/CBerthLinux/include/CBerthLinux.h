@@ -153,6 +153,8 @@ int64_t berth_statfs_type(const char *path);
 /// The value of CLOCK_BOOTTIME/REALTIME in nanoseconds.
 int64_t berth_realtime_ns(void);
 int64_t berth_monotonic_ns(void);
+/// malloc_trim(0): Glibc's module does not export it.
+int berth_malloc_trim(void);
 /// Process start time (field 22 of /proc/PID/stat) or 0.
 uint64_t berth_proc_starttime(pid_t pid);
 
