@@ -31,7 +31,9 @@ public struct CgroupV1Manager: CgroupManager {
     }
 
     public func create(path: String, resources r: CgroupResources) throws(BerthError) {
-        let controllers = available()
+        // A cpuset cgroup costs several reads and writes to set up; only containers that ask for one get it.
+        let wantsCpuset = !r.cpusetCpus.isEmpty || !r.cpusetMems.isEmpty
+        let controllers = available().filter { $0 != "cpuset" || wantsCpuset }
         do {
             for c in controllers {
                 let dir = "\(root)/\(c)/\(path)"
@@ -96,7 +98,7 @@ public struct CgroupV1Manager: CgroupManager {
     }
 
     public func attach(path: String, pid: Int32) throws(BerthError) {
-        for c in available() {
+        for c in available() where FileSystem.isDirectory("\(root)/\(c)/\(path)") {
             try Cgroups.write("\(root)/\(c)/\(path)/cgroup.procs", String(pid))
         }
     }

@@ -10,7 +10,9 @@ extension Shim {
         try? FileSystem.writeFileAtomic(spec.stateDir + "/pid", String(pid), durable: false)
         broadcast(ShimMessage.started, Array(String(pid).utf8))
         ShimTrace.mark("started sent")
-        releaseSetupMemory()
+        // Set-up memory is given back once the container has run quietly for a moment, so that short-lived
+        // containers are not slowed down by it.
+        var released = false
         var stdinFD = stdinFD
         var streams: [(fd: Int32, name: String, type: UInt8)] = [
             (stdout, "stdout", ShimMessage.stdout), (stderr, "stderr", ShimMessage.stderr),
@@ -31,12 +33,17 @@ extension Shim {
             fds.append(pollfd(fd: exitFD, events: Int16(POLLIN), revents: 0))
             // Once the container has exited, output still in the pipes is drained; a straggler holding a pipe
             // open (it cannot: the pid namespace is gone) would be cut off after a second.
-            let n = poll(&fds, nfds_t(fds.count), status == nil ? -1 : 1000)
+            let n = poll(&fds, nfds_t(fds.count), status != nil ? 1000 : (released ? -1 : 100))
             if n < 0 {
                 if errno == EINTR { continue }
                 break
             }
             if n == 0, status != nil { break }
+            if n == 0, !released {
+                released = true
+                releaseSetupMemory()
+                continue
+            }
 
             // Output first, so everything written before the exit is forwarded before the exit message.
             var closed: [Int32] = []
@@ -142,7 +149,8 @@ extension Shim {
         }
         let oom = cgroups.oomKilled(path: spec.cgroupPath)
         let status = ExitStatus(exitCode: code, oomKilled: oom, finishedAt: Clock.nowNanos())
-        try? FileSystem.writeFileAtomic(spec.stateDir + "/exit.json", status.json.serialized)
+        // The exec-root is volatile (tmpfs /run): atomic, but no fsync.
+        try? FileSystem.writeFileAtomic(spec.stateDir + "/exit.json", status.json.serialized, durable: false)
         cgroups.remove(path: spec.cgroupPath)
         unlink(spec.stateDir + "/shim.sock")
         broadcast(ShimMessage.exited, Array(status.json.serialized.utf8))

@@ -108,7 +108,7 @@ final class Shim {
         var code = cls
         if code == 125, message.hasPrefix("exec: ") { code = 127 }
         let status = ExitStatus(exitCode: code, oomKilled: false, finishedAt: Clock.nowNanos(), error: message)
-        try? FileSystem.writeFileAtomic(spec.stateDir + "/exit.json", status.json.serialized)
+        try? FileSystem.writeFileAtomic(spec.stateDir + "/exit.json", status.json.serialized, durable: false)
         broadcast(ShimMessage.failed, Array("\(code) \(message)".utf8))
         unlink(spec.stateDir + "/shim.sock")
     }

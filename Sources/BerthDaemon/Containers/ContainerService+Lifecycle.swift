@@ -191,6 +191,8 @@ extension ContainerService {
         record.oomKilled = status.oomKilled
         record.finishedAt = status.finishedAt > 0 ? status.finishedAt : Clock.nowNanos()
         record.error = status.error
+        // A container removed on exit goes straight to `removing` (one write instead of two).
+        if record.autoRemove { record.status = .removing }
         saveQuietly(record)
         if status.oomKilled { emit("oom", record) }
         emit("die", record, extra: ["exitCode": String(status.exitCode)])
@@ -269,8 +271,10 @@ extension ContainerService {
     func removeQuietly(_ id: String) async {
         guard var record = records[id] else { return }
         if record.status == .removing, runtimes[id] == nil { return }
-        record.status = .removing
-        saveQuietly(record)
+        if record.status != .removing {
+            record.status = .removing
+            saveQuietly(record)
+        }
         do { try await storage.remove(id: id) } catch  where error.code != .notFound {
             logger.error(
                 "failed to remove container layer",
