@@ -45,8 +45,10 @@ public struct ShimLauncher: Sendable {
             close(pair[0])
             throw Syscall.error("spawn \(shimPath)", errno: -pid)
         }
-        // The first shim process forks the real shim and exits at once; reap it off the event loops.
-        _ = try? await threadPool.runIfActive { waitpid(pid, nil, 0) }
+        // The first shim process forks the real shim and exits at once; reap it on the thread pool, without
+        // holding up the start (the socketpair is already connected to the real shim).
+        let pool = threadPool
+        Task { _ = try? await pool.runIfActive { waitpid(pid, nil, 0) } }
 
         let gate = EventGate(onEvent: onEvent)
         let session = ShimSession(containerID: spec.id, output: output) { gate.deliver($0) }

@@ -1,24 +1,10 @@
+import BerthCore
 import Glibc
 
 /// Docker's human-readable sizes and durations (`github.com/docker/go-units`).
 enum HumanUnits {
-    /// `units.HumanDuration`: "Less than a second", "5 seconds", "About a minute", "3 hours", "2 weeks"…
-    static func duration(seconds d: Double) -> String {
-        let seconds = Int(d)
-        if seconds < 1 { return "Less than a second" }
-        if seconds == 1 { return "1 second" }
-        if seconds < 60 { return "\(seconds) seconds" }
-        let minutes = Int(d / 60)
-        if minutes == 1 { return "About a minute" }
-        if minutes < 60 { return "\(minutes) minutes" }
-        let hours = Int((d / 3600).rounded(.toNearestOrAwayFromZero))
-        if hours == 1 { return "About an hour" }
-        if hours < 48 { return "\(hours) hours" }
-        if hours < 24 * 7 * 2 { return "\(hours / 24) days" }
-        if hours < 24 * 30 * 2 { return "\(hours / 24 / 7) weeks" }
-        if hours < 24 * 365 * 2 { return "\(hours / 24 / 30) months" }
-        return "\(Int(d / 3600) / 24 / 365) years"
-    }
+    /// `units.HumanDuration` (shared with the daemon in BerthCore).
+    static func duration(seconds d: Double) -> String { TimeText.humanDuration(seconds: d) }
 
     /// `units.HumanSizeWithPrecision(size, 3)`: decimal units, "1.98MB", "512B", "4.1kB".
     static func size(_ bytes: Double, precision: Int = 3) -> String {

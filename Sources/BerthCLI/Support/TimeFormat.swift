@@ -1,3 +1,4 @@
+import BerthCore
 import Glibc
 
 /// Clock readings, Go-style durations and the timestamp layouts Docker prints.
@@ -103,25 +104,7 @@ enum TimeFormat {
 
     /// Parses the daemon's RFC 3339 timestamps (`Created` in inspect output) into unix seconds.
     static func parseRFC3339Seconds(_ text: String) -> Int64? {
-        let b = Array(text.utf8)
-        guard b.count >= 19 else { return nil }
-        func num(_ r: Range<Int>) -> Int64? { Int64(String(decoding: b[r], as: UTF8.self)) }
-        guard let y = num(0..<4), let mo = num(5..<7), let d = num(8..<10), let h = num(11..<13),
-            let mi = num(14..<16), let s = num(17..<19)
-        else { return nil }
-        var i = 19
-        while i < b.count, b[i] == UInt8(ascii: ".") || (b[i] >= 48 && b[i] <= 57) { i += 1 }
-        var offset: Int64 = 0
-        if i + 6 <= b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
-            guard let oh = num(i + 1..<i + 3), let om = num(i + 4..<i + 6) else { return nil }
-            offset = (b[i] == UInt8(ascii: "+") ? 1 : -1) * (oh * 3600 + om * 60)
-        }
-        let yy = mo <= 2 ? y - 1 : y
-        let era = (yy >= 0 ? yy : yy - 399) / 400
-        let yoe = yy - era * 400
-        let doy = (153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let days = era * 146097 + doe - 719468
-        return days * 86400 + h * 3600 + mi * 60 + s - offset
+        guard let nanos = TimeText.parseRFC3339(text) else { return nil }
+        return nanos >= 0 ? nanos / 1_000_000_000 : (nanos - 999_999_999) / 1_000_000_000
     }
 }

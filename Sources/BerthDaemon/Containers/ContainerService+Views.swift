@@ -188,21 +188,8 @@ extension ContainerService {
         }
     }
 
-    /// Go's `units.HumanDuration`.
+    /// Go's `units.HumanDuration` of a span in nanoseconds.
     static func humanDuration(_ nanos: Int64) -> String {
-        let s = max(0, nanos / 1_000_000_000)
-        if s < 1 { return "Less than a second" }
-        if s == 1 { return "1 second" }
-        if s < 60 { return "\(s) seconds" }
-        let m = s / 60
-        if m == 1 { return "About a minute" }
-        if m < 60 { return "\(m) minutes" }
-        let h = Int(Double(s) / 3600 + 0.5)
-        if h == 1 { return "About an hour" }
-        if h < 48 { return "\(h) hours" }
-        if h < 24 * 7 * 2 { return "\(h / 24) days" }
-        if h < 24 * 30 * 2 { return "\(h / 24 / 7) weeks" }
-        if h < 24 * 365 * 2 { return "\(h / 24 / 30) months" }
-        return "\(h / 24 / 365) years"
+        TimeText.humanDuration(seconds: Double(nanos) / 1e9)
     }
 }
