@@ -167,6 +167,18 @@ struct DaemonTests {
                 #expect(!FileManager.default.fileExists(atPath: canary), "\(name) wrote outside the layer")
                 #expect(try d.client.call("GET", "/images/evil:\(name)/json").status == 404)
             }
+            // Corrupt input: not a tar at all, and a tar cut short.
+            let tar = try [UInt8](Data(contentsOf: URL(fileURLWithPath: try d.makeBusyboxTar())))
+            var junk = [UInt8](repeating: 0, count: 4096)
+            for i in junk.indices { junk[i] = UInt8.random(in: 0...255) }
+            for (name, body) in [("junk", junk), ("truncated", Array(tar.prefix(3000)))] {
+                let r = try d.client.call(
+                    "POST", "/images/create", query: [("fromSrc", "-"), ("repo", "bad:\(name)")], body: body)
+                #expect(String(decoding: r.body, as: UTF8.self).contains("invalid layer"), "\(name) must be refused")
+                #expect(try d.client.call("GET", "/images/bad:\(name)/json").status == 404)
+            }
+            let layers = try FileManager.default.contentsOfDirectory(atPath: d.root + "/lib/storage/overlay")
+            #expect(layers.filter { !$0.hasPrefix(".") }.count == 1, "only busybox's layer remains: \(layers)")
             #expect(try d.client.call("GET", "/_ping").status == 200)
         }
     }
