@@ -100,6 +100,14 @@ struct DaemonTests {
                 "POST", "/containers/create",
                 #"{"Image":"busybox","Cmd":["true"],"HostConfig":{"SecurityOpt":["seccomp={bad"]}}"#)
             #expect(r.0 == 400 && r.1.contains("seccomp"))
+            r = try status(
+                "POST", "/containers/create",
+                #"{"Image":"busybox","Cmd":["true"],"HostConfig":{"Binds":["/no/such/dir:/data"]}}"#)
+            #expect(r.0 == 400 && r.1.contains("bind source path does not exist"))
+            r = try status(
+                "POST", "/containers/create",
+                #"{"Image":"busybox","Cmd":["true"],"HostConfig":{"Binds":["relative:/data:zz"]}}"#)
+            #expect(r.0 == 400)
             _ = try d.create(["true"], name: "taken")
             r = try status(
                 "POST", "/containers/create", #"{"Image":"busybox","Cmd":["true"]}"#, query: [("name", "taken")])

@@ -164,6 +164,8 @@ extension ContainerService {
             _ = try Capabilities.normalize(cap)
         }
         for opt in h["SecurityOpt"]?.stringArray ?? [] { _ = try SecurityOptions.parse(opt) }
+        // Bind sources are checked now, as Docker does, so `create` fails rather than a later `start`.
+        for bind in h["Binds"]?.stringArray ?? [] { _ = try Self.parseBind(bind) }
         for u in h["Ulimits"]?.arrayValue ?? [] {
             guard let name = u["Name"]?.stringValue,
                 [

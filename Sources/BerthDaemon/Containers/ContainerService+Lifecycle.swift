@@ -13,31 +13,19 @@ extension ContainerService {
         if record.status == .removing {
             throw .conflict("container \(record.id) is marked for removal and cannot be started")
         }
-        let spec = try await makeSpec(record)
-        var rt = runtimes[record.id] ?? Runtime()
+        let id = record.id
+        var rt = runtimes[id] ?? Runtime()
         rt.starting = true
         rt.pendingExit = nil
-        runtimes[record.id] = rt
-        let id = record.id
+        runtimes[id] = rt
         let result: (ShimSession, Int32)
         do {
+            let spec = try await makeSpec(record)
             result = try await launcher.start(spec: spec, output: rt.output) { [weak self] event in
                 Task { await self?.shimEvent(id, event) }
             }
         } catch {
-            runtimes[id]?.starting = false
-            guard var failed = records[id] else { throw error }
-            let code = error.code.name == "start" ? error.code.errno : 125
-            failed.exitCode = code
-            failed.error = error.message
-            failed.finishedAt = Clock.nowNanos()
-            saveQuietly(failed)
-            emit("die", failed, extra: ["exitCode": String(code)])
-            resumeWaiters(id, removed: false, code: code)
-            if failed.autoRemove { await removeQuietly(id) }
-            let message =
-                "failed to create task for container: failed to start container process: \(error.message): unknown"
-            throw BerthError(code == 125 ? .internalError : .invalidArgument, message)
+            throw await startFailed(id, error)
         }
         record = records[id] ?? record
         record.status = .running
@@ -56,6 +44,26 @@ extension ContainerService {
             runtimes[id]?.pendingExit = nil
             await shimEvent(id, pending)
         }
+    }
+
+    /// Records a failed start like Docker: the exit code of the failure class (127 command not found, 126 not
+    /// executable, 125 otherwise), a `die` event, woken waiters, and removal for `--rm`; nothing is left half-made.
+    /// - Returns: the error for the client.
+    func startFailed(_ id: String, _ error: BerthError) async -> BerthError {
+        runtimes[id]?.starting = false
+        guard var failed = records[id] else { return error }
+        let code = error.code.name == "start" ? error.code.errno : 125
+        failed.exitCode = code
+        failed.error = error.message
+        failed.finishedAt = Clock.nowNanos()
+        saveQuietly(failed)
+        emit("die", failed, extra: ["exitCode": String(code)])
+        resumeWaiters(id, removed: false, code: code)
+        if failed.autoRemove { await removeQuietly(id) }
+        if error.code.name != "start" { return error }
+        let message =
+            "failed to create task for container: failed to start container process: \(error.message): unknown"
+        return BerthError(code == 125 ? .internalError : .invalidArgument, message)
     }
 
     /// The shim spec for a container: its root filesystem, mounts, process, security and resources.
