@@ -40,6 +40,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // The blocking Engine API client: no NIO, so the CLI stays small and starts fast.
+        .target(name: "BerthAPIClient", dependencies: ["BerthCore"]),
         .target(
             name: "BerthAPI",
             dependencies: [
@@ -63,7 +65,7 @@ let package = Package(
         .target(
             name: "BerthCLI",
             dependencies: [
-                "BerthCore", "BerthAPI",
+                "BerthCore", "BerthAPIClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -101,10 +103,11 @@ let package = Package(
         .testTarget(name: "BerthNetworkBasicTests", dependencies: ["BerthNetworkBasic"]),
         .testTarget(name: "BerthImageTests", dependencies: ["BerthImage", "BerthTestSupport"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthTestSupport"]),
-        .testTarget(name: "BerthAPITests", dependencies: ["BerthAPI"]),
+        .testTarget(name: "BerthAPITests", dependencies: ["BerthAPI", "BerthAPIClient"]),
         .testTarget(name: "BerthDaemonTests", dependencies: ["BerthDaemon", "BerthTestSupport"]),
-        .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI"], exclude: ["Golden", "Snapshots"]),
-        .testTarget(name: "BerthIntegrationTests", dependencies: ["BerthCore", "BerthAPI", "BerthTestSupport"]),
+        .testTarget(
+            name: "BerthCLITests", dependencies: ["BerthCLI", "BerthAPIClient"], exclude: ["Golden", "Snapshots"]),
+        .testTarget(name: "BerthIntegrationTests", dependencies: ["BerthCore", "BerthAPIClient", "BerthTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

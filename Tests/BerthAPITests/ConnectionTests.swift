@@ -1,3 +1,4 @@
+import BerthAPIClient
 import BerthCore
 import Glibc
 import Testing

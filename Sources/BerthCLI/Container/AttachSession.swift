@@ -1,4 +1,4 @@
-import BerthAPI
+import BerthAPIClient
 import BerthCore
 import Glibc
 

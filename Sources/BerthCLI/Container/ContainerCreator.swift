@@ -1,4 +1,4 @@
-import BerthAPI
+import BerthAPIClient
 import BerthCore
 
 /// `POST /containers/create` with the docker CLI's pull policy: `missing` pulls after a "No such image" 404 and

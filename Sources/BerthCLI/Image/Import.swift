@@ -1,5 +1,5 @@
 import ArgumentParser
-import BerthAPI
+import BerthAPIClient
 import BerthCore
 import Glibc
 

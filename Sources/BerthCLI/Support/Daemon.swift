@@ -1,4 +1,4 @@
-import BerthAPI
+import BerthAPIClient
 import BerthCore
 
 /// The CLI's side of the Engine API: `APIClient` calls whose failures become `CLIError`s and whose bodies are
