@@ -245,6 +245,27 @@ struct DaemonTests {
         }
     }
 
+    @Test func logsFollowTailAndTimestamps() async throws {
+        try await TestDaemon.with { d in
+            let id = try d.create(["sh", "-c", "for i in 1 2 3 4 5; do echo line $i; sleep 0.1; done; echo oops >&2"])
+            try d.client.checked("POST", "/containers/\(id)/start")
+            // follow streams until the container exits, then ends by itself.
+            let followed = try d.client.checked(
+                "GET", "/containers/\(id)/logs", query: [("stdout", "1"), ("stderr", "1"), ("follow", "1")])
+            let (out, err) = TestDaemon.demux(followed.body)
+            #expect(out == "line 1\nline 2\nline 3\nline 4\nline 5\n")
+            #expect(err == "oops\n")
+            // tail counts entries of both streams, then the stream filter applies (as Docker's json-file reader).
+            let tail = try d.client.checked("GET", "/containers/\(id)/logs", query: [("stdout", "1"), ("tail", "2")])
+            #expect(TestDaemon.demux(tail.body).0 == "line 5\n")
+            let stamped = try d.client.checked(
+                "GET", "/containers/\(id)/logs", query: [("stdout", "1"), ("timestamps", "1"), ("tail", "2")])
+            let line = TestDaemon.demux(stamped.body).0
+            #expect(line.hasSuffix("Z line 5\n") && line.hasPrefix("20"))
+            #expect(try d.client.call("GET", "/containers/\(id)/logs").status == 400)
+        }
+    }
+
     @Test func autoRemoveAndWaitConditions() async throws {
         try await TestDaemon.with { d in
             let id = try d.create(["sh", "-c", "exit 4"], host: [("AutoRemove", .bool(true))])

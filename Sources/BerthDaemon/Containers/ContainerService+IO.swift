@@ -34,11 +34,12 @@ extension ContainerService {
         var first = true
         while true {
             let running = await records[id]?.isRunning ?? false
-            let bytes = (try? FileSystem.readFile(path)) ?? []
+            // Only what was appended since the last round is read.
+            let appended = Self.readFrom(path: path, offset: offset)
             var entries: [(stream: String, text: [UInt8], time: String, nanos: Int64)] = []
-            if bytes.count > offset {
-                var chunk = pendingLine + bytes[offset...]
-                offset = bytes.count
+            if !appended.isEmpty {
+                var chunk = pendingLine + appended
+                offset += appended.count
                 pendingLine = []
                 if let lastNewline = chunk.lastIndex(of: 0x0A) {
                     pendingLine = Array(chunk[(lastNewline + 1)...])
@@ -70,6 +71,15 @@ extension ContainerService {
             if !options.follow || !running || writer.isClosed { return }
             try? await Task.sleep(nanoseconds: 50_000_000)
         }
+    }
+
+    /// The bytes of `path` from `offset` to its current end (empty when there are none or it is gone).
+    nonisolated static func readFrom(path: String, offset: Int) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        guard lseek(fd, off_t(offset), SEEK_SET) == off_t(offset) else { return [] }
+        return (try? FileSystem.readAll(fd: fd, what: path)) ?? []
     }
 
     /// `POST /containers/{id}/attach`: live output to the client, the client's input to the container's stdin.

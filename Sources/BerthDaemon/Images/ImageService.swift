@@ -26,9 +26,8 @@ struct ImageService: Sendable {
         var rows = await store.all()
         if let dangling = filters["dangling"]?.first {
             rows = rows.filter { ($0.repoTags.isEmpty) == (dangling == "true" || dangling == "1") }
-        } else if !all {
-            // Untagged images are hidden only when they are intermediate; Berth has none, so all show.
         }
+        // `all` would add intermediate images; Berth makes none yet, so every image shows either way.
         if let refs = filters["reference"] {
             rows = rows.filter { r in
                 r.repoTags.contains { tag in
