@@ -18,13 +18,13 @@ struct ContainerLauncher {
         case .unconfined:
             seccompFilter = []
         case .dockerDefault:
-            seccompFilter = try Self.cachedFilter(spec: spec, key: "default-\(mask)-\(kernel ?? "")") {
+            seccompFilter = try Self.cachedFilter(spec: spec, key: "default-v2-\(mask)-\(kernel ?? "")") {
                 () throws(BerthError) in
                 try SeccompCompiler.compile(
                     SeccompProfile.dockerDefault.resolved(capabilities: caps, kernelVersion: kernel))
             }
         case .custom(let profile):
-            let key = SHA256.hash(Array("\(profile.json.serialized)|\(mask)|\(kernel ?? "")".utf8))
+            let key = SHA256.hash(Array("v2|\(profile.json.serialized)|\(mask)|\(kernel ?? "")".utf8))
             seccompFilter = try Self.cachedFilter(spec: spec, key: key) { () throws(BerthError) in
                 try SeccompCompiler.compile(profile.resolved(capabilities: caps, kernelVersion: kernel))
             }

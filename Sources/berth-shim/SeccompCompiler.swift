@@ -28,6 +28,9 @@ enum SeccompCompiler {
         defer { seccomp_release(ctx) }
 
         try check(seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0), "turn off no_new_privs in the filter")
+        // Level 2 sorts the rules into a binary tree by syscall number: the same decisions, fewer instructions
+        // run per syscall (libseccomp 2.5+).
+        try check(seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2), "optimize the filter as a binary tree")
 
         for arch in resolved.architectures {
             let token = arch.withCString { seccomp_arch_resolve_name($0) }
