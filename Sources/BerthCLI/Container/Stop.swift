@@ -11,13 +11,7 @@ extension Berth {
 
         @ParentCommand var berth: Berth
 
-        @Option(name: .shortAndLong, help: ArgumentHelp("Signal to send to the container.", valueName: "string"))
-        var signal: String?
-
-        @Option(
-            name: [.customShort("t"), .customLong("timeout"), .customLong("time")], parsing: .unconditional,
-            help: ArgumentHelp("Seconds to wait before killing the container.", valueName: "int"))
-        var timeout: Int?
+        @OptionGroup var options: StopOptions
 
         @Argument(help: ArgumentHelp("The containers to stop.", valueName: "container"))
         var containers: [String] = []
@@ -27,14 +21,7 @@ extension Berth {
         }
 
         func run() throws {
-            let daemon = berth.daemon
-            var query: [(String, String)] = []
-            if let signal { query.append(("signal", signal)) }
-            if let timeout { query.append(("t", String(timeout))) }
-            try Batch.run(containers) { name throws(CLIError) in
-                try daemon.checked("POST", "/containers/\(Daemon.escape(name))/stop", query: query)
-                Output.line(name)
-            }
+            try options.send("stop", to: containers, daemon: berth.daemon)
         }
     }
 }
