@@ -41,7 +41,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // The blocking Engine API client: no NIO, so the CLI stays small and starts fast.
-        .target(name: "BerthAPIClient", dependencies: ["BerthCore"]),
+        .target(name: "BerthAPIClient", dependencies: ["BerthCore", "BerthOS"]),
         .target(
             name: "BerthAPI",
             dependencies: [

@@ -1,4 +1,5 @@
 import BerthCore
+import BerthOS
 import Glibc
 
 /// A small blocking Engine API client for `berth`: one connection per call, unix socket or TCP.
@@ -28,28 +29,12 @@ public struct APIClient: Sendable {
             return try Self.connectTCP(host: String(rest[..<colon]), port: port)
         }
         let path = host.hasPrefix("unix://") ? String(host.dropFirst(7)) : host
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw .internalError("socket: errno \(errno)") }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-            throw .invalidArgument("socket path too long")
-        }
-        withUnsafeMutableBytes(of: &addr.sun_path) { p in for (i, b) in bytes.enumerated() { p[i] = b } }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        if rc != 0 {
-            let e = errno
-            close(fd)
+        do {
+            return try UnixSocket.connect(path)
+        } catch {
             throw BerthError(
-                .unavailable,
-                "Cannot connect to the Berth daemon at \(host). Is berthd running? (\(String(cString: strerror(e))))")
+                .unavailable, "Cannot connect to the Berth daemon at \(host). Is berthd running? (\(error.message))")
         }
-        return fd
     }
 
     static func connectTCP(host: String, port: UInt16) throws(BerthError) -> Int32 {
@@ -134,6 +119,20 @@ public struct APIClient: Sendable {
         return r
     }
 
+    /// Reads a response whose body is streamed to `onChunk`; an error status throws the daemon's message.
+    static func readStreamed(_ conn: Connection, _ onChunk: ([UInt8]) -> Bool) throws(BerthError) {
+        let (status, headers) = try conn.readHead()
+        if status >= 400 {
+            var out: [UInt8] = []
+            try conn.readBody(headers: headers) {
+                out.append(contentsOf: $0)
+                return true
+            }
+            try check(status, out)
+        }
+        try conn.readBody(headers: headers, onChunk)
+    }
+
     public static func check(_ status: Int, _ body: [UInt8]) throws(BerthError) {
         guard status >= 400 else { return }
         let message =
@@ -158,15 +157,7 @@ public struct APIClient: Sendable {
         defer { close(fd) }
         let conn = Connection(fd: fd)
         try conn.send(Self.requestBytes(method: method, path: path, query: query, headers: headers, body: body))
-        let (status, hdrs) = try conn.readHead()
-        if status >= 400 {
-            var out: [UInt8] = []
-            try conn.readBody(headers: hdrs) {
-                out.append(contentsOf: $0); return true
-            }
-            try Self.check(status, out)
-        }
-        try conn.readBody(headers: hdrs, onChunk)
+        try Self.readStreamed(conn, onChunk)
     }
 
     /// Sends a request with a streamed body read from `fd` (chunked), e.g. `import -`.
@@ -187,15 +178,7 @@ public struct APIClient: Sendable {
             try conn.send(Array(String(n, radix: 16).utf8) + [13, 10] + Array(buf[0..<n]) + [13, 10])
         }
         try conn.send(Array("0\r\n\r\n".utf8))
-        let (status, hdrs) = try conn.readHead()
-        if status >= 400 {
-            var out: [UInt8] = []
-            try conn.readBody(headers: hdrs) {
-                out.append(contentsOf: $0); return true
-            }
-            try Self.check(status, out)
-        }
-        try conn.readBody(headers: hdrs, onChunk)
+        try Self.readStreamed(conn, onChunk)
     }
 
     /// Sends an upgrade request; on 101 returns the connection for raw use (with bytes already read).

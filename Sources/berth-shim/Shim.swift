@@ -125,19 +125,13 @@ final class Shim {
         let fd = try Syscall.call("socket") {
             socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(shortPath.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+        do throws(BerthError) {
+            if try UnixSocket.withAddress(shortPath, { bind(fd, $0, $1) }) != 0 {
+                throw Syscall.error("bind \(path)", errno: errno)
+            }
+        } catch {
             close(fd)
-            throw .invalidArgument("socket path too long: \(path)")
-        }
-        withUnsafeMutableBytes(of: &addr.sun_path) { p in
-            for (i, b) in bytes.enumerated() { p[i] = b }
-        }
-        let len = socklen_t(MemoryLayout<sockaddr_un>.size)
-        try Syscall.call("bind \(path)") {
-            withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+            throw error
         }
         chmod(path, 0o600)
         try Syscall.call("listen") { Glibc.listen(fd, 8) }

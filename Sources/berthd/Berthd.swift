@@ -114,21 +114,10 @@ struct Berthd: AsyncParsableCommand {
     /// Refuses a socket path that another live daemon answers on; a stale file is replaced.
     static func checkSocketFree(_ path: String) throws(BerthError) {
         guard FileSystem.exists(path) else { return }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-            throw .invalidArgument("socket path too long: \(path)")
-        }
-        withUnsafeMutableBytes(of: &addr.sun_path) { p in for (i, b) in bytes.enumerated() { p[i] = b } }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        if rc == 0 { throw BerthError(.conflict, "another daemon is already listening on \(path)") }
+        // A socket file nobody answers on is stale (a daemon that was killed) and is replaced.
+        guard let fd = try? UnixSocket.connect(path) else { return }
+        close(fd)
+        throw BerthError(.conflict, "another daemon is already listening on \(path)")
     }
 }
 
