@@ -1,0 +1,74 @@
+import BerthAPIClient
+import BerthCore
+import Foundation
+import Testing
+
+/// The `berth` executable against a real daemon: the commands a user types, their output and exit codes.
+@Suite(.serialized)
+struct CLITests {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func berth(_ d: TestDaemon, _ args: [String], stdin: String? = nil) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: TestDaemon.binDir + "/berth")
+        p.arguments = ["-H", "unix://\(d.socketPath)"] + args
+        let out = Pipe()
+        let err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        let input = Pipe()
+        p.standardInput = input
+        try p.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(
+            status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+            stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    @Test func runPsLogsAndExitCodes() async throws {
+        try await TestDaemon.with { d in
+            var r = try Self.berth(d, ["run", "--rm", "busybox", "echo", "hello", "berth"])
+            #expect(r.status == 0)
+            #expect(r.stdout == "hello berth\n")
+            r = try Self.berth(d, ["run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3"])
+            #expect(r.status == 3)
+            #expect(r.stdout == "out\n" && r.stderr == "err\n")
+            r = try Self.berth(d, ["run", "--rm", "-i", "busybox", "cat"], stdin: "piped\n")
+            #expect(r.stdout == "piped\n")
+            r = try Self.berth(d, ["run", "--rm", "busybox", "/no/such"])
+            #expect(r.status == 127)
+            #expect(r.stderr.contains("no such file or directory"))
+            r = try Self.berth(d, ["run", "--rm", "-m", "12zz", "busybox", "true"])
+            #expect(r.status == 125)
+            #expect(r.stderr.contains("invalid argument \"12zz\""))
+            r = try Self.berth(
+                d, ["run", "-d", "--name", "web", "-l", "k=v", "busybox", "sh", "-c", "echo up; sleep 30"])
+            #expect(r.status == 0 && r.stdout.count == 65)
+            r = try Self.berth(d, ["ps", "--filter", "label=k=v", "--format", "{{.Names}} {{.State}}"])
+            #expect(r.stdout == "web running\n")
+            usleep(200_000)
+            r = try Self.berth(d, ["logs", "web"])
+            #expect(r.stdout == "up\n")
+            r = try Self.berth(d, ["stop", "-t", "1", "web"])
+            #expect(r.stdout == "web\n")
+            r = try Self.berth(d, ["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "web"])
+            #expect(r.stdout == "exited 137\n")
+            r = try Self.berth(d, ["rm", "web"])
+            #expect(r.status == 0)
+            r = try Self.berth(d, ["rm", "web"])
+            #expect(r.status == 1 && r.stderr.contains("No such container: web"))
+            r = try Self.berth(d, ["ps", "-a", "-q"])
+            #expect(r.stdout.isEmpty)
+            r = try Self.berth(d, ["images", "--format", "{{.Repository}}:{{.Tag}}"])
+            #expect(r.stdout == "busybox:latest\n")
+        }
+    }
+}
