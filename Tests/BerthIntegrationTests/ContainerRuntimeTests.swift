@@ -127,6 +127,25 @@ struct ContainerRuntimeTests {
         }
     }
 
+    @Test func bindMountsAndTmpfs() async throws {
+        try await TestDaemon.with { d in
+            let dir = d.root + "/shared"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try Data("host-data\n".utf8).write(to: URL(fileURLWithPath: dir + "/in"))
+            let r = try d.run(
+                ["sh", "-c", "cat /data/in; touch /data/x 2>&1; mount | grep -c ' /scratch type tmpfs'"],
+                host: [("Binds", .strings(["\(dir):/data:ro"])), ("Tmpfs", .object([("/scratch", .string(""))]))])
+            #expect(r.stdout.hasPrefix("host-data\n"))
+            #expect(r.stdout.contains("Read-only file system"))
+            #expect(r.stdout.hasSuffix("1\n"))
+            let mounts = r.inspect["Mounts"]?.arrayValue ?? []
+            #expect(mounts.count == 1)
+            #expect(mounts.first?["Source"]?.stringValue == dir && mounts.first?["Destination"]?.stringValue == "/data")
+            #expect(mounts.first?["RW"]?.boolValue == false)
+            #expect(!FileManager.default.fileExists(atPath: dir + "/x"))
+        }
+    }
+
     @Test func readOnlyRootAndMaskedPaths() async throws {
         try await TestDaemon.with { d in
             let r = try d.run(["touch", "/x"], host: [("ReadonlyRootfs", .bool(true))])

@@ -55,7 +55,7 @@ extension ContainerService {
             ("ExecIDs", .null),
             ("HostConfig", hostConfig),
             ("GraphDriver", .object([("Name", .string(r.driver)), ("Data", .map(metadata))])),
-            ("Mounts", .array([])),
+            ("Mounts", Self.mountsJSON(r)),
             ("Config", r.config),
             (
                 "NetworkSettings",
@@ -167,7 +167,21 @@ extension ContainerService {
                             )
                         ])
                     ),
-                    ("Mounts", .array([])),
+                    ("Mounts", Self.mountsJSON(r)),
+                ])
+            })
+    }
+
+    /// `Mounts` of inspect and list: the container's bind mounts, as Docker shows them.
+    static func mountsJSON(_ r: ContainerRecord) -> JSONValue {
+        .array(
+            (r.hostConfig["Binds"]?.stringArray ?? []).compactMap { bind in
+                guard let m = try? parseBind(bind) else { return nil }
+                let readOnly = m.options.contains("ro")
+                let mode = bind.split(separator: ":").count == 3 ? String(bind.split(separator: ":")[2]) : ""
+                return .object([
+                    ("Type", .string("bind")), ("Source", .string(m.source)), ("Destination", .string(m.target)),
+                    ("Mode", .string(mode)), ("RW", .bool(!readOnly)), ("Propagation", .string("rprivate")),
                 ])
             })
     }
