@@ -67,6 +67,14 @@ struct ContainerRuntimeTests {
                 ["sh", "-c", "mount -t tmpfs none /tmp && unshare -u true && echo ok"],
                 host: [("Privileged", .bool(true))])
             #expect(privileged.stdout == "ok\n")
+            // Privileged containers see the host's device nodes; others only the minimal set.
+            if let device = ["loop-control", "kmsg", "fuse", "mem"].first(where: {
+                FileManager.default.fileExists(atPath: "/dev/" + $0)
+            }) {
+                let seen = try d.run(["ls", "/dev/" + device], host: [("Privileged", .bool(true))])
+                #expect(seen.exitCode == 0, "/dev/\(device) must be visible to a privileged container")
+                #expect(try d.run(["ls", "/dev/" + device]).exitCode != 0)
+            }
             // seccomp=unconfined lifts the filter but not the capability check.
             let unconfined = try d.run(
                 ["sh", "-c", "grep Seccomp: /proc/self/status"],

@@ -101,6 +101,7 @@ extension ContainerService {
         spec.capabilities = try Capabilities.effective(
             add: h["CapAdd"]?.stringArray ?? [], drop: h["CapDrop"]?.stringArray ?? [], privileged: spec.privileged)
         spec.seccomp = spec.privileged ? .unconfined : .dockerDefault
+        if spec.privileged { spec.mounts += Self.hostDeviceMounts() }
         for opt in h["SecurityOpt"]?.stringArray ?? [] {
             switch try SecurityOptions.parse(opt) {
             case .seccompUnconfined: spec.seccomp = .unconfined
@@ -132,6 +133,31 @@ extension ContainerService {
         spec.resources = r
         spec.trace = configuration.logLevel == "debug"
         return spec
+    }
+
+    /// A privileged container sees the host's devices, as with Docker: every character and block device under
+    /// the host's /dev (one directory level deep) that the container's own /dev does not provide already.
+    static func hostDeviceMounts(root: String = "/dev") -> [ShimSpec.Mount] {
+        let own: Set<String> = ["null", "zero", "full", "random", "urandom", "tty", "console", "ptmx"]
+        let skipDirs: Set<String> = ["pts", "shm", "mqueue", "fd"]
+        var mounts: [ShimSpec.Mount] = []
+        func visit(_ dir: String, _ relative: String, depth: Int) {
+            for name in ((try? FileSystem.list(dir)) ?? []).sorted() {
+                let path = dir + "/" + name
+                let rel = relative.isEmpty ? name : relative + "/" + name
+                var st = stat()
+                guard lstat(path, &st) == 0 else { continue }
+                let kind = st.st_mode & S_IFMT
+                if kind == S_IFCHR || kind == S_IFBLK {
+                    if relative.isEmpty, own.contains(name) { continue }
+                    mounts.append(.init(source: path, target: "/dev/" + rel, type: "bind", options: ["bind"]))
+                } else if kind == S_IFDIR, depth == 0, !skipDirs.contains(name) {
+                    visit(path, rel, depth: 1)
+                }
+            }
+        }
+        visit(root, "", depth: 0)
+        return mounts
     }
 
     /// `-v /host:/ctr[:ro|rw]`. Named volumes arrive with issue 5; a relative source is refused.
