@@ -13,6 +13,10 @@ struct ContainerRuntimeTests {
                 config: [("Hostname", .string("box1"))])
             #expect(r.exitCode == 0)
             #expect(r.stdout == "1\nbox1\nbox1\nlo\n")
+            // --network host shares the host's interfaces (and its hostname by default).
+            let hostLinks = try FileManager.default.contentsOfDirectory(atPath: "/sys/class/net").sorted()
+            let host = try d.run(["ls", "/sys/class/net"], host: [("NetworkMode", .string("host"))])
+            #expect(host.stdout.split(separator: "\n").map(String.init) == hostLinks)
             let mounts = try d.run(["cat", "/proc/mounts"]).stdout
             #expect(mounts.contains("proc /proc proc"))
             #expect(mounts.contains("devpts /dev/pts devpts"))

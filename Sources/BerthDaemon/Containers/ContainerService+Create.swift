@@ -107,7 +107,7 @@ extension ContainerService {
         }
         let hostname = config["Hostname"]?.stringValue ?? ""
         if hostname.isEmpty {
-            if (hostConfig["NetworkMode"]?.stringValue ?? "") == "host" {
+            if sandboxMode(hostConfig["NetworkMode"]?.stringValue ?? "") == .host {
                 var buf = [CChar](repeating: 0, count: 256)
                 gethostname(&buf, 255)
                 c["Hostname"] = .string(String(nulTerminated: buf))
@@ -184,8 +184,8 @@ extension ContainerService {
         let mode = h["NetworkMode"]?.stringValue ?? ""
         switch mode {
         case "", "default":
-            h["NetworkMode"] = .string(configuration.defaultNetwork == "none" ? "none" : configuration.defaultNetwork)
-        case "none", "host": break
+            h["NetworkMode"] = .string(configuration.defaultNetwork)
+        case _ where networks[mode] != nil: break
         default:
             if mode.hasPrefix("container:") { throw .invalidArgument("network mode \(mode) is not supported yet") }
             throw .notFound("network \(mode) not found")
@@ -222,7 +222,7 @@ extension ContainerService {
     func writeEtcFiles(_ record: ContainerRecord) throws(BerthError) {
         let dir = recordDir(record.id)
         let hostname = record.config["Hostname"]?.stringValue ?? record.shortID
-        let host = record.networkMode == "host"
+        let host = sandboxMode(record.networkMode) == .host
         try FileSystem.writeFileAtomic(dir + "/hostname", hostname + "\n", durable: false)
         var hosts: String
         if host, let text = try? FileSystem.readText("/etc/hosts") {

@@ -92,7 +92,7 @@ extension ContainerService {
             if let v = value.stringValue, !v.isEmpty { options = v.split(separator: ",").map(String.init) }
             spec.mounts.append(.init(source: "tmpfs", target: target, type: "tmpfs", options: options))
         }
-        spec.hostNetwork = record.networkMode == "host"
+        spec.hostNetwork = sandboxMode(record.networkMode) == .host
         spec.hostname = c["Hostname"]?.stringValue
         spec.readonlyRootfs = h["ReadonlyRootfs"]?.boolValue ?? false
         spec.cwd = (c["WorkingDir"]?.stringValue).flatMap { $0.isEmpty ? nil : $0 } ?? "/"

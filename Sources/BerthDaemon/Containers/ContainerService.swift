@@ -64,6 +64,14 @@ actor ContainerService {
 
     func output(for id: String) -> OutputHub? { runtimes[id]?.output }
 
+    /// How the network driver of `mode` makes a container's network namespace (`none` and `host` are the
+    /// built-in networks, named after their drivers).
+    func sandboxMode(_ mode: String) -> SandboxMode {
+        let name = mode.isEmpty || mode == "default" ? configuration.defaultNetwork : mode
+        guard let driver = networks[name] else { return .isolated }
+        return driver.sandboxMode(network: NetworkRecord(id: name, name: name, driver: name, created: ""))
+    }
+
     func usesImage(_ imageID: String) -> [ContainerRecord] { records.values.filter { $0.imageID == imageID } }
 
     // MARK: - Persistence
