@@ -21,12 +21,15 @@ public final class OverlayDriver: StorageDriver, LayerDiffing {
     /// Always `overlay`.
     public let name = "overlay"
     private let home: String
+    private let backgroundCleanup: Bool
     private let registry = Mutex(LayerRegistry())
 
     /// Opens (creating if needed) the driver's directory and removes leftovers of interrupted operations.
     /// - Parameter home: the driver's own directory, normally `<root>/storage/overlay`.
+    ///   - backgroundCleanup: `remove` returns once the layer is renamed out of the way and deletes its files on
+    ///     a background task (the daemon's choice: `rm` of a container does not wait for its files).
     /// - Throws: `.unsupported` when the kernel has no overlayfs or `home` is itself on overlayfs.
-    public init(home: String) throws(BerthError) {
+    public init(home: String, backgroundCleanup: Bool = false) throws(BerthError) {
         let filesystems = (try? FileSystem.readText("/proc/filesystems")) ?? ""
         guard filesystems.split(separator: "\n").contains(where: { $0.hasSuffix("\toverlay") }) else {
             throw BerthError(.unsupported, "overlay storage: the kernel does not support overlayfs")
@@ -36,6 +39,7 @@ public final class OverlayDriver: StorageDriver, LayerDiffing {
             throw BerthError(.unsupported, "overlay storage: \(home) is on overlayfs, which cannot be an upper dir")
         }
         self.home = home
+        self.backgroundCleanup = backgroundCleanup
         for name in try FileSystem.list(home)
         where name.hasPrefix(".") || !FileSystem.exists(home + "/" + name + "/parent") {
             try? FileSystem.removeTree(home + "/" + name)
@@ -72,7 +76,7 @@ public final class OverlayDriver: StorageDriver, LayerDiffing {
             }
             try Syscall.call("rename \(home)/\(id)") { rename(home + "/" + id, trash) }
         }
-        try FileSystem.removeTree(trash)
+        if backgroundCleanup { FileSystem.removeTreeInBackground(trash) } else { try FileSystem.removeTree(trash) }
     }
 
     public func usage(id: String) async throws(BerthError) -> Int64 {
@@ -129,10 +133,11 @@ public final class OverlayDriver: StorageDriver, LayerDiffing {
                 let parentDir = home + "/" + parent
                 lowers = try [parentDir + "/diff"] + lowerDirs(parentDir)
             }
-            try FileSystem.writeFileAtomic(dir + "/lower", lowers.joined(separator: ":"), mode: 0o600)
+            try FileSystem.writeFileAtomic(
+                dir + "/lower", lowers.joined(separator: ":"), mode: 0o600, syncDirectory: !writable)
             var bytes: Int64 = 0
             if let archive { bytes = try LayerApplier.apply(archive: archive, to: dir + "/diff", whiteouts: .overlay) }
-            try FileSystem.writeFileAtomic(dir + "/parent", parent ?? "", mode: 0o600)
+            try FileSystem.writeFileAtomic(dir + "/parent", parent ?? "", mode: 0o600, syncDirectory: !writable)
             return bytes
         } catch {
             try? FileSystem.removeTree(dir)

@@ -20,12 +20,17 @@ public final class VFSDriver: StorageDriver {
     private let home: String
     private let layers: String
     private let meta: String
+    private let backgroundCleanup: Bool
     private let registry = Mutex(LayerRegistry())
 
     /// Opens (creating if needed) the driver's directory and removes leftovers of interrupted operations.
-    /// - Parameter home: the driver's own directory, normally `<root>/storage/vfs`.
-    public init(home: String) throws(BerthError) {
+    /// - Parameters:
+    ///   - home: the driver's own directory, normally `<root>/storage/vfs`.
+    ///   - backgroundCleanup: `remove` returns once the layer is renamed out of the way and deletes its files on
+    ///     a background task.
+    public init(home: String, backgroundCleanup: Bool = false) throws(BerthError) {
         self.home = home
+        self.backgroundCleanup = backgroundCleanup
         self.layers = home + "/dir"
         self.meta = home + "/meta"
         try FileSystem.createDirectory(layers, mode: 0o700)
@@ -67,7 +72,7 @@ public final class VFSDriver: StorageDriver {
             try Syscall.call("rename \(layers)/\(id)") { rename(layers + "/" + id, trash) }
             try Syscall.call("unlink \(meta)/\(id)") { unlink(meta + "/" + id) }
         }
-        try FileSystem.removeTree(trash)
+        if backgroundCleanup { FileSystem.removeTreeInBackground(trash) } else { try FileSystem.removeTree(trash) }
     }
 
     public func usage(id: String) async throws(BerthError) -> Int64 {
@@ -115,7 +120,7 @@ public final class VFSDriver: StorageDriver {
             if let archive { bytes = try LayerApplier.apply(archive: archive, to: dir, whiteouts: .apply) }
             var record = "parent=\(parent ?? "")\n"
             if writable { record += "writable=1\n" }
-            try FileSystem.writeFileAtomic(meta + "/" + id, record, mode: 0o600)
+            try FileSystem.writeFileAtomic(meta + "/" + id, record, mode: 0o600, syncDirectory: !writable)
             return bytes
         } catch {
             try? FileSystem.removeTree(dir)

@@ -68,8 +68,9 @@ struct Berthd: AsyncParsableCommand {
             }
             let storage: any StorageDriver
             switch storageDriver {
-            case "overlay", "overlay2": storage = try OverlayDriver(home: root + "/storage/overlay")
-            case "vfs": storage = try VFSDriver(home: root + "/storage/vfs")
+            case "overlay", "overlay2":
+                storage = try OverlayDriver(home: root + "/storage/overlay", backgroundCleanup: true)
+            case "vfs": storage = try VFSDriver(home: root + "/storage/vfs", backgroundCleanup: true)
             default:
                 throw BerthError.invalidArgument("unknown storage driver \(storageDriver) (available: overlay, vfs)")
             }

@@ -268,7 +268,9 @@ struct DaemonTests {
 
     @Test func autoRemoveAndWaitConditions() async throws {
         try await TestDaemon.with { d in
-            let id = try d.create(["sh", "-c", "exit 4"], host: [("AutoRemove", .bool(true))])
+            // The wait is registered with the lookup, so one sent after the start sees the exit unless the
+            // container is already gone (then 404, as Docker): the sleep keeps it alive long enough.
+            let id = try d.create(["sh", "-c", "sleep 0.5; exit 4"], host: [("AutoRemove", .bool(true))])
             try d.client.checked("POST", "/containers/\(id)/start")
             let w = try d.client.checked("POST", "/containers/\(id)/wait", query: [("condition", "removed")])
             #expect(w.json?["StatusCode"]?.intValue == 4)

@@ -306,8 +306,10 @@ extension ContainerService {
         guard var record = records[id] else { return }
         if record.status == .removing, runtimes[id] == nil { return }
         if record.status != .removing {
+            // Not fsynced: after a crash the container is either still listed (remove it again) or, with its
+            // layer gone, swept by restore.
             record.status = .removing
-            saveQuietly(record)
+            saveQuietly(record, durable: false)
         }
         do { try await storage.remove(id: id) } catch  where error.code != .notFound {
             logger.error(
@@ -315,7 +317,7 @@ extension ContainerService {
                 metadata: [LogKey.container: "\(id)", LogKey.error: "\(error.message)"])
         } catch {}
         try? FileSystem.removeTree(stateDir(id))
-        try? FileSystem.removeTree(recordDir(id))
+        discardRecordDir(id)
         records[id] = nil
         runtimes[id]?.output.shutdown()
         runtimes[id] = nil

@@ -4,6 +4,7 @@ import BerthOS
 import BerthRuntime
 import Glibc
 import Logging
+import Synchronization
 
 /// Owns every container: records, live shim sessions, waiters. All state changes go through this actor and
 /// are persisted atomically before they are reported.
@@ -18,7 +19,7 @@ actor ContainerService {
 
     struct Waiter {
         let condition: String
-        let continuation: CheckedContinuation<Int32, Never>
+        let ticket: WaitTicket
     }
 
     let configuration: DaemonConfiguration
@@ -80,14 +81,31 @@ actor ContainerService {
     func stateDir(_ id: String) -> String { "\(configuration.stateDir)/\(id)" }
     func logPath(_ id: String) -> String { "\(recordDir(id))/\(id)-json.log" }
 
-    func save(_ record: ContainerRecord) throws(BerthError) {
-        try FileSystem.writeFileAtomic("\(recordDir(record.id))/config.v2.json", record.json.serialized, mode: 0o600)
+    /// Content fsynced, rename not: a crash keeps the previous state or, for a container created just before,
+    /// no record (its directory is swept at restart), never a torn file.
+    func save(_ record: ContainerRecord, durable: Bool = true) throws(BerthError) {
+        try FileSystem.writeFileAtomic(
+            "\(recordDir(record.id))/config.v2.json", record.json.serialized, mode: 0o600, durable: durable,
+            syncDirectory: false)
         records[record.id] = record
     }
 
+    /// Moves a removed container's directory (config, hosts files, logs) out of the containers directory in one
+    /// rename and deletes it in the background; `<root>/tmp` is swept at start-up.
+    func discardRecordDir(_ id: String) {
+        let trash = "\(configuration.root)/tmp/removed-\(id)"
+        if (try? FileSystem.createDirectory(configuration.root + "/tmp", mode: 0o700)) != nil,
+            rename(recordDir(id), trash) == 0
+        {
+            FileSystem.removeTreeInBackground(trash)
+        } else {
+            try? FileSystem.removeTree(recordDir(id))
+        }
+    }
+
     /// Saves a record on a teardown path: logs instead of throwing.
-    func saveQuietly(_ record: ContainerRecord) {
-        do { try save(record) } catch {
+    func saveQuietly(_ record: ContainerRecord, durable: Bool = true) {
+        do { try save(record, durable: durable) } catch {
             records[record.id] = record
             logger.error(
                 "failed to save container",
@@ -105,13 +123,18 @@ actor ContainerService {
 
     // MARK: - Waiting
 
-    /// Waits for `condition` (`not-running`, `next-exit`, `removed`) and returns the exit code.
-    func wait(_ id: String, condition: String) async -> Int32 {
-        if condition == "not-running", let r = records[id], !r.isRunning { return r.exitCode }
-        if condition == "removed", records[id] == nil { return 0 }
-        return await withCheckedContinuation { c in
-            waiters[id, default: []].append(Waiter(condition: condition, continuation: c))
+    /// Registers a wait for `condition` (`not-running`, `next-exit`, `removed`) on the container `ref`, in one
+    /// step with the lookup: an exit (or removal) that comes right after this call is never missed, which is
+    /// what `docker run` relies on when it starts the container as soon as the wait's headers arrive.
+    func registerWait(_ ref: String, condition: String) throws(BerthError) -> WaitTicket {
+        let record = try lookup(ref)
+        let ticket = WaitTicket()
+        if condition == "not-running", !record.isRunning {
+            ticket.resolve(record.exitCode)
+        } else {
+            waiters[record.id, default: []].append(Waiter(condition: condition, ticket: ticket))
         }
+        return ticket
     }
 
     func resumeWaiters(_ id: String, removed: Bool, code: Int32) {
@@ -121,7 +144,7 @@ actor ContainerService {
             if w.condition == "removed" && !removed {
                 keep.append(w)
             } else {
-                w.continuation.resume(returning: code)
+                w.ticket.resolve(code)
             }
         }
         waiters[id] = keep.isEmpty ? nil : keep
@@ -134,6 +157,37 @@ actor ContainerService {
             guard let r = records[id], r.isRunning else { return true }
             if Clock.nowNanos() >= deadline { return false }
             try? await Task.sleep(nanoseconds: 10_000_000)
+        }
+    }
+}
+
+/// A registered wait: resolved once with the exit code; `value` may be awaited before or after that.
+final class WaitTicket: Sendable {
+    private enum State {
+        case pending(CheckedContinuation<Int32, Never>?)
+        case resolved(Int32)
+    }
+    private let state = Mutex<State>(.pending(nil))
+
+    func resolve(_ code: Int32) {
+        let waiting: CheckedContinuation<Int32, Never>? = state.withLock { s in
+            guard case .pending(let c) = s else { return nil }
+            s = .resolved(code)
+            return c
+        }
+        waiting?.resume(returning: code)
+    }
+
+    var value: Int32 {
+        get async {
+            await withCheckedContinuation { (c: CheckedContinuation<Int32, Never>) in
+                let ready: Int32? = state.withLock { s in
+                    if case .resolved(let code) = s { return code }
+                    s = .pending(c)
+                    return nil
+                }
+                if let ready { c.resume(returning: ready) }
+            }
         }
     }
 }

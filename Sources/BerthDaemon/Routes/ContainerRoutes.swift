@@ -38,17 +38,17 @@ enum ContainerRoutes {
             return .noContent()
         }
         t.add("POST", "/containers/{id}/wait") { req in
-            let record = try await c.lookup(req.param("id"))
             let condition = req.query("condition").flatMap { $0.isEmpty ? nil : $0 } ?? "not-running"
             guard ["not-running", "next-exit", "removed"].contains(condition) else {
                 throw BerthError.invalidArgument("invalid condition: \"\(condition)\"")
             }
+            let ticket = try await c.registerWait(req.param("id"), condition: condition)
             // Headers go out at once: `docker run` waits for them before it starts the container.
             return HTTPResponse(
                 status: 200, headers: [("Content-Type", "application/json")],
                 body: .stream { writer in
                     let code = await withTaskGroup(of: Int32?.self) { group in
-                        group.addTask { await c.wait(record.id, condition: condition) }
+                        group.addTask { await ticket.value }
                         group.addTask {
                             await writer.waitClosed(); return nil
                         }
