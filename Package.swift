@@ -24,6 +24,7 @@ let package = Package(
         // System libraries from Debian (module.modulemap + shim.h + pkg-config).
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
+        .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
         // Syscall wrappers (EINTR retry, errno -> BerthError), files, fds. No Foundation (used by the shim).
         .target(name: "BerthOS", dependencies: ["BerthCore", "CBerthLinux"]),
         .target(name: "BerthArchive", dependencies: ["BerthCore", "BerthOS", "CArchive", "CBerthLinux"]),
@@ -32,6 +33,10 @@ let package = Package(
         .target(name: "BerthStorageVFS", dependencies: ["BerthCore", "BerthOS", "BerthArchive"]),
         .target(name: "BerthNetworkBasic", dependencies: ["BerthCore"]),
         .target(name: "BerthImage", dependencies: ["BerthCore", "BerthOS", "BerthArchive"]),
+        // Lua 5.4: the sandboxed VM, config.lua, and the hook engine (ARCHITECTURE §5).
+        .target(
+            name: "BerthLua",
+            dependencies: ["BerthCore", "BerthOS", "CLua", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "BerthRuntime",
             dependencies: [
@@ -55,12 +60,13 @@ let package = Package(
             name: "BerthDaemon",
             dependencies: [
                 "BerthCore", "BerthOS", "BerthImage", "BerthRuntime", "BerthAPI", "BerthArchive", "BerthCgroups",
-                "CBerthLinux",
+                "BerthLua", "CBerthLinux",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]),
         .target(
             name: "BerthCLI",
@@ -72,6 +78,7 @@ let package = Package(
             name: "berthd",
             dependencies: [
                 "BerthDaemon", "BerthStorageOverlay", "BerthStorageVFS", "BerthNetworkBasic", "BerthCgroups",
+                "BerthLua",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -102,6 +109,7 @@ let package = Package(
         .testTarget(name: "BerthStorageVFSTests", dependencies: ["BerthStorageVFS", "BerthTestSupport"]),
         .testTarget(name: "BerthNetworkBasicTests", dependencies: ["BerthNetworkBasic"]),
         .testTarget(name: "BerthImageTests", dependencies: ["BerthImage", "BerthTestSupport"]),
+        .testTarget(name: "BerthLuaTests", dependencies: ["BerthLua", "BerthTestSupport"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthTestSupport"]),
         .testTarget(name: "BerthAPITests", dependencies: ["BerthAPI", "BerthAPIClient"]),
         .testTarget(name: "BerthDaemonTests", dependencies: ["BerthDaemon", "BerthTestSupport"]),

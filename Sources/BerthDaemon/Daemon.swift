@@ -1,6 +1,7 @@
 import BerthAPI
 import BerthCore
 import BerthImage
+import BerthLua
 import BerthOS
 import BerthRuntime
 import Glibc
@@ -8,6 +9,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import UnixSignals
 
 /// The composition root: stores, services and the API server, built from a configuration and the drivers
 /// `berthd` chose.
@@ -22,6 +24,10 @@ public final class Daemon: Sendable {
     let group: MultiThreadedEventLoopGroup
     let threadPool: NIOThreadPool
     let startedAt = Clock.nowNanos()
+    /// The Lua hook scripts (ARCHITECTURE §5).
+    public let hooks: HookEngine
+    /// What a SIGHUP reload may change.
+    public let live: LiveSettings
 
     public init(
         configuration: DaemonConfiguration, storage: any StorageDriver, networks: [String: any NetworkDriver],
@@ -39,18 +45,104 @@ public final class Daemon: Sendable {
         threadPool = NIOThreadPool(numberOfThreads: 2)
         threadPool.start()
         events = EventBus()
+        hooks = HookEngine(logger: logger, version: configuration.version)
+        live = LiveSettings(configuration.engine)
         let store = try ImageStore(root: configuration.root, storage: storage)
         let launcher = ShimLauncher(
             shimPath: configuration.shimPath, group: group, threadPool: threadPool, logger: logger)
         containers = ContainerService(
             configuration: configuration, images: store, storage: storage, networks: networks, launcher: launcher,
-            events: events, logger: logger)
-        images = ImageService(store: store, containers: containers, events: events)
+            events: events, hooks: hooks, live: live, logger: logger)
+        images = ImageService(store: store, containers: containers, events: events, hooks: hooks)
+    }
+
+    /// Loads the hook scripts; a script that does not load stops the daemon from starting.
+    public func prepare() async throws(BerthError) {
+        let scripts = try await hooks.load(settings: configuration.engine.hooks, config: Self.hostConfig(live.engine))
+        if !scripts.isEmpty {
+            logger.info(
+                "hooks loaded",
+                metadata: [
+                    "dir": "\(configuration.engine.hooks.dir)",
+                    "scripts": "\(scripts.map(\.name).joined(separator: ","))",
+                ])
+        }
+    }
+
+    /// What hook scripts read as `berth.config`.
+    static func hostConfig(_ e: EngineConfiguration) -> JSONValue {
+        .object([
+            ("root", .string(e.root)), ("exec_root", .string(e.execRoot)), ("log_level", .string(e.logLevel)),
+            ("storage", .object([("driver", .string(e.storage.driver))])),
+            ("network", .object([("default", .string(e.network.defaultNetwork))])),
+            (
+                "hooks",
+                .object([
+                    ("dir", .string(e.hooks.dir)), ("timeout_ms", .integer(e.hooks.timeoutMilliseconds)),
+                    ("instruction_limit", .integer(e.hooks.instructionLimit)),
+                    ("memory_limit_mb", .integer(e.hooks.memoryLimitMiB)),
+                ])
+            ),
+            ("plugins", .object([("dirs", .strings(e.plugins.dirs))])),
+        ])
+    }
+
+    /// SIGHUP: re-reads the configuration file and the hook scripts. Running containers are not touched; a
+    /// file or script that fails keeps everything as it was and logs why. Settings that need a restart are
+    /// logged, not applied.
+    public func reload() async {
+        var engine = EngineConfiguration()
+        if let file = configuration.configFile {
+            do { engine = try ConfigFile.load(path: file, choices: configuration.choices) } catch {
+                logger.error(
+                    "reload failed, keeping the current configuration", metadata: ["error": "\(error.message)"])
+                return
+            }
+        }
+        configuration.overrides.apply(to: &engine)
+        let current = live.engine
+        do {
+            let scripts = try await hooks.load(settings: engine.hooks, config: Self.hostConfig(engine))
+            logger.info(
+                "configuration reloaded",
+                metadata: [
+                    "file": "\(configuration.configFile ?? "(built-in defaults)")",
+                    "hooks": "\(scripts.map(\.name).joined(separator: ","))",
+                ])
+        } catch {
+            logger.error("reload failed, keeping the current configuration", metadata: ["error": "\(error.message)"])
+            return
+        }
+        var restartOnly: [String] = []
+        if engine.root != current.root { restartOnly.append("root") }
+        if engine.execRoot != current.execRoot { restartOnly.append("exec_root") }
+        if engine.hosts != current.hosts { restartOnly.append("hosts") }
+        if engine.storage != current.storage { restartOnly.append("storage") }
+        if engine.plugins != current.plugins { restartOnly.append("plugins") }
+        if engine.cgroupFavorDynmods != current.cgroupFavorDynmods { restartOnly.append("cgroups") }
+        if !restartOnly.isEmpty {
+            logger.warning(
+                "changed settings take effect after a restart",
+                metadata: ["keys": "\(restartOnly.joined(separator: ","))"])
+            engine.root = current.root
+            engine.execRoot = current.execRoot
+            engine.hosts = current.hosts
+            engine.storage = current.storage
+            engine.plugins = current.plugins
+            engine.cgroupFavorDynmods = current.cgroupFavorDynmods
+        }
+        if let level = DaemonLog.level(named: engine.logLevel) { DaemonLog.currentLevel = level }
+        live.update(engine)
     }
 
     /// Adopts containers that kept running, then serves the API on every host until cancelled.
     public func run() async throws {
         await containers.restore()
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        let reloader = Task {
+            for await _ in signals { await self.reload() }
+        }
+        defer { reloader.cancel() }
         let server = APIServer(
             router: Routes.router(self), serverVersion: configuration.version, logger: logger, group: group)
         var channels: [Channel] = []

@@ -3,6 +3,7 @@ import ArgumentParser
 import BerthCgroups
 import BerthCore
 import BerthDaemon
+import BerthLua
 import BerthNetworkBasic
 import BerthOS
 import BerthStorageOverlay
@@ -16,77 +17,119 @@ struct Berthd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "berthd", abstract: "The Berth container engine daemon (Docker Engine API).")
 
-    @Option(help: "Root of persistent state") var root = "/var/lib/berth"
-    @Option(name: .customLong("exec-root"), help: "Root of volatile state (sockets, shim state)") var execRoot =
-        "/run/berth"
+    @Option(help: "Configuration file (Lua); a missing default file means the built-in defaults")
+    var config = Self.defaultConfigFile
+    @Option(help: "Root of persistent state (default /var/lib/berth)") var root: String?
+    @Option(name: .customLong("exec-root"), help: "Root of volatile state: sockets, shim state (default /run/berth)")
+    var execRoot: String?
     @Option(
         name: [.customShort("H"), .customLong("host")],
         help: "Daemon socket(s) to listen on: unix://PATH or tcp://ADDR:PORT")
     var hosts: [String] = []
-    @Option(name: .customLong("storage-driver"), help: "Storage driver: overlay or vfs") var storageDriver = "overlay"
-    @Option(name: .customLong("log-level"), help: "Log level: debug, info, warn, error") var logLevel = "info"
+    @Option(name: .customLong("storage-driver"), help: "Storage driver: overlay or vfs") var storageDriver: String?
+    @Option(name: .customLong("default-network"), help: "Network of containers that name none: none or host")
+    var defaultNetwork: String?
+    @Option(name: .customLong("hooks-dir"), help: "Directory of Lua hook scripts") var hooksDir: String?
+    @Option(name: .customLong("log-level"), help: "Log level: debug, info, warn, error, fatal") var logLevel: String?
     @Option(
         name: .customLong("cgroup-favordynmods"),
         help:
             "On cgroup v1/hybrid hosts, remount the cgroup2 mount with favordynmods so that moving a container into its cgroups does not wait for an RCU grace period (true|false)"
     )
-    var favorDynmods = true
+    var favorDynmods: Bool?
+
+    static let defaultConfigFile = "/etc/berth/config.lua"
+    static let storageDrivers = ["overlay", "overlay2", "vfs"]
+    static let networkNames = ["none", "host"]
 
     func run() async throws {
         setlocale(LC_ALL, "C.UTF-8")
-        let level: Logger.Level
-        switch logLevel {
-        case "debug": level = .debug
-        case "info": level = .info
-        case "warn", "warning": level = .warning
-        case "error": level = .error
-        case "fatal": level = .critical
-        default: throw ValidationError("invalid log level \(logLevel): expected debug, info, warn, error or fatal")
-        }
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
-        let logger = Logger(label: "berthd")
-        var config = DaemonConfiguration()
-        config.root = root
-        config.execRoot = execRoot
-        config.hosts = hosts
-        config.storageDriver = storageDriver
-        config.logLevel = logLevel
-        config.shimPath = Self.siblingExecutable("berth-shim")
-        for host in hosts where !(host.hasPrefix("unix://") || host.hasPrefix("tcp://")) {
-            throw ValidationError("invalid host \(host): expected unix://PATH or tcp://ADDR:PORT")
-        }
+        var overrides = EngineOverrides()
+        overrides.root = root
+        overrides.execRoot = execRoot
+        overrides.hosts = hosts.isEmpty ? nil : hosts
+        overrides.storageDriver = storageDriver
+        overrides.defaultNetwork = defaultNetwork
+        overrides.logLevel = logLevel
+        overrides.cgroupFavorDynmods = favorDynmods
+        overrides.hooksDir = hooksDir
+        var config: DaemonConfiguration
         do {
-            try FileSystem.createDirectory(root, mode: 0o711)
-            try FileSystem.createDirectory(execRoot, mode: 0o711)
-            try Self.lockRoot(root)
-            for host in hosts.isEmpty ? [config.defaultHost] : hosts where host.hasPrefix("unix://") {
+            config = try Self.configuration(file: self.config, overrides: overrides)
+        } catch {
+            Self.fail(error.message)
+        }
+        config.shimPath = Self.siblingExecutable("berth-shim")
+        DaemonLog.bootstrap(level: DaemonLog.level(named: config.logLevel) ?? .info)
+        let logger = Logger(label: "berthd")
+        do {
+            try FileSystem.createDirectory(config.root, mode: 0o711)
+            try FileSystem.createDirectory(config.execRoot, mode: 0o711)
+            try Self.lockRoot(config.root)
+            for host in config.hosts.isEmpty ? [config.defaultHost] : config.hosts where host.hasPrefix("unix://") {
                 try Self.checkSocketFree(String(host.dropFirst(7)))
             }
             let storage: any StorageDriver
-            switch storageDriver {
+            let cleanup = config.engine.storage.backgroundCleanup
+            switch config.storageDriver {
             case "overlay", "overlay2":
-                storage = try OverlayDriver(home: root + "/storage/overlay", backgroundCleanup: true)
-            case "vfs": storage = try VFSDriver(home: root + "/storage/vfs", backgroundCleanup: true)
-            default:
-                throw BerthError.invalidArgument("unknown storage driver \(storageDriver) (available: overlay, vfs)")
+                storage = try OverlayDriver(home: config.root + "/storage/overlay", backgroundCleanup: cleanup)
+            case "vfs": storage = try VFSDriver(home: config.root + "/storage/vfs", backgroundCleanup: cleanup)
+            default: throw BerthError.invalidArgument("unknown storage driver \(config.storageDriver)")
             }
             config.storageDriver = storage.name
-            if favorDynmods, let note = Cgroups.enableFavorDynmods() { logger.info("\(note)") }
+            if config.engine.cgroupFavorDynmods, let note = Cgroups.enableFavorDynmods() { logger.info("\(note)") }
             let daemon = try Daemon(
                 configuration: config, storage: storage,
                 networks: ["none": NoneNetworkDriver(), "host": HostNetworkDriver()], logger: logger)
-            logger.info("berthd starting", metadata: ["root": "\(root)", "driver": "\(storage.name)"])
+            try await daemon.prepare()
+            logger.info(
+                "berthd starting",
+                metadata: [
+                    "root": "\(config.root)", "driver": "\(storage.name)",
+                    "config": "\(config.configFile ?? "(built-in defaults)")",
+                ])
             let group = ServiceGroup(services: [daemon], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             try await group.run()
         } catch let error as BerthError {
-            var err = StandardError()
-            print("berthd: \(error.message)", to: &err)
-            Glibc.exit(1)
+            Self.fail(error.message)
         }
+    }
+
+    /// The configuration file (when there is one) with the flags applied. The default file may be missing;
+    /// a file named with --config must exist. Every problem is an error that names the file, line and key.
+    static func configuration(file: String, overrides: EngineOverrides) throws(BerthError) -> DaemonConfiguration {
+        let choices = ConfigFile.Choices(storageDrivers: storageDrivers, networks: networkNames)
+        var engine = EngineConfiguration()
+        var used: String? = nil
+        if FileSystem.exists(file) || file != defaultConfigFile {
+            engine = try ConfigFile.load(path: file, choices: choices)
+            used = file
+        }
+        if let d = overrides.storageDriver, !storageDrivers.contains(d) {
+            throw .invalidArgument(
+                "--storage-driver: unknown storage driver \"\(d)\"; available: \(storageDrivers.joined(separator: ", "))"
+            )
+        }
+        if let n = overrides.defaultNetwork, !networkNames.contains(n) {
+            throw .invalidArgument(
+                "--default-network: unknown network \"\(n)\"; available: \(networkNames.joined(separator: ", "))")
+        }
+        if let l = overrides.logLevel, DaemonLog.level(named: l) == nil {
+            throw .invalidArgument("--log-level: invalid log level \(l): expected debug, info, warn, error or fatal")
+        }
+        for host in overrides.hosts ?? [] where !(host.hasPrefix("unix://") || host.hasPrefix("tcp://")) {
+            throw .invalidArgument("invalid host \(host): expected unix://PATH or tcp://ADDR:PORT")
+        }
+        var config = DaemonConfiguration(engine: engine, overrides: overrides, configFile: used)
+        config.choices = choices
+        return config
+    }
+
+    static func fail(_ message: String) -> Never {
+        var err = StandardError()
+        print("berthd: \(message)", to: &err)
+        Glibc.exit(1)
     }
 
     /// `berth-shim` installed next to `berthd`.

@@ -195,7 +195,7 @@ struct DaemonTests {
         try await TestDaemon.with { d in
             let p = Process()
             p.executableURL = URL(fileURLWithPath: TestDaemon.binDir + "/berthd")
-            p.arguments = ["--root", d.root + "/lib", "--exec-root", d.root + "/run2"]
+            p.arguments = ["--config", d.configPath, "--root", d.root + "/lib", "--exec-root", d.root + "/run2"]
             let pipe = Pipe()
             p.standardError = pipe
             try p.run()
@@ -205,7 +205,10 @@ struct DaemonTests {
             #expect(err.contains("already using the root"))
             let q = Process()
             q.executableURL = URL(fileURLWithPath: TestDaemon.binDir + "/berthd")
-            q.arguments = ["--root", d.root + "/lib2", "--exec-root", d.root + "/run2", "-H", "unix://\(d.socketPath)"]
+            q.arguments = [
+                "--config", d.configPath, "--root", d.root + "/lib2", "--exec-root", d.root + "/run2", "-H",
+                "unix://\(d.socketPath)",
+            ]
             let pipe2 = Pipe()
             q.standardError = pipe2
             try q.run()

@@ -50,13 +50,34 @@ final class TestDaemon: @unchecked Sendable {
     }
 
     var socketPath: String { "\(root)/run/berth.sock" }
+    var configPath: String { "\(root)/config.lua" }
+    var hooksDir: String { "\(root)/hooks" }
+
+    /// Writes the daemon's config file: `fields` inside `return { ... }`, with the hooks directory in the
+    /// daemon's root unless `fields` sets `hooks` itself. Every test daemon gets its own file, so a host's
+    /// /etc/berth/config.lua never leaks into tests.
+    func writeConfig(_ fields: String = "") throws {
+        let hooks = fields.contains("hooks =") ? "" : "hooks = { dir = \"\(hooksDir)\" },\n"
+        try "return {\n\(hooks)\(fields)\n}\n".write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    func writeHook(_ name: String, _ source: String) throws {
+        try FileManager.default.createDirectory(atPath: hooksDir, withIntermediateDirectories: true)
+        try source.write(toFile: hooksDir + "/" + name, atomically: true, encoding: .utf8)
+    }
+
+    /// SIGHUP: reload the configuration and the hooks.
+    func reload() {
+        if let p = process { kill(p.processIdentifier, SIGHUP) }
+    }
 
     func start() throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binDir + "/berthd")
+        if !FileManager.default.fileExists(atPath: configPath) { try writeConfig() }
         p.arguments = [
-            "--root", root + "/lib", "--exec-root", root + "/run", "--storage-driver", storageDriver, "--log-level",
-            "debug",
+            "--config", configPath, "--root", root + "/lib", "--exec-root", root + "/run", "--storage-driver",
+            storageDriver, "--log-level", "debug",
         ]
         if !FileManager.default.fileExists(atPath: root + "/berthd.log") {
             _ = FileManager.default.createFile(atPath: root + "/berthd.log", contents: nil)
@@ -94,9 +115,14 @@ final class TestDaemon: @unchecked Sendable {
     }
 
     /// Starts a daemon, imports busybox:latest, runs `body`, then removes every container and the root.
-    static func with(storageDriver: String = "overlay", _ body: (TestDaemon) async throws -> Void) async throws {
+    static func with(
+        storageDriver: String = "overlay", config: String = "", hooks: [String: String] = [:],
+        _ body: (TestDaemon) async throws -> Void
+    ) async throws {
         let d = try TestDaemon(storageDriver: storageDriver)
         defer { d.cleanUp() }
+        try d.writeConfig(config)
+        for (name, source) in hooks { try d.writeHook(name, source) }
         try d.start()
         try d.importImage(tar: d.makeBusyboxTar(), name: "busybox:latest")
         try await body(d)

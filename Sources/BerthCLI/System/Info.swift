@@ -95,6 +95,20 @@ extension Berth {
                 lines += labels.map { "  \($0)" }
             }
             lines.append(" Live Restore Enabled: \(s("LiveRestoreEnabled"))")
+            if let b = i["Berth"] {
+                let file = b["ConfigFile"]?.stringValue ?? ""
+                lines += [
+                    " Config File: \(file.isEmpty ? "(built-in defaults)" : file)",
+                    " Default Network: \(b["DefaultNetwork"]?.stringValue ?? "")",
+                    " Hooks Dir: \(b["HooksDir"]?.stringValue ?? "")",
+                ]
+                let hooks = b["Hooks"]?.arrayValue ?? []
+                lines.append(" Hooks:\(hooks.isEmpty ? " (none)" : "")")
+                for h in hooks {
+                    let events = (h["Events"]?.stringArray ?? []).joined(separator: ", ")
+                    lines.append("  \(h["Name"]?.stringValue ?? ""): \(events)")
+                }
+            }
             return lines.joined(separator: "\n") + "\n\n"
         }
     }

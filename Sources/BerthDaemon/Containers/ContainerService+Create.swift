@@ -15,6 +15,8 @@ extension ContainerService {
         if hostConfig.isNull { hostConfig = .object([]) }
 
         let name = try validateName(requestedName)
+        reservedNames.insert(name)
+        defer { reservedNames.remove(name) }
         guard let imageRef = config["Image"]?.stringValue, !imageRef.isEmpty else {
             throw .invalidArgument("config cannot be empty in order to create a container")
         }
@@ -30,6 +32,14 @@ extension ContainerService {
         var record = ContainerRecord(
             id: id, name: name, created: Clock.nowNanos(), path: path, args: Array(command.dropFirst()), config: config,
             hostConfig: hostConfig, imageID: image.id, driver: storage.name)
+        // The create hooks see the effective container before anything exists, and may change or refuse it.
+        if hooks.handles(.create) {
+            let outcome = await hooks.run(.create, hookObject(record, event: .create))
+            if let error = outcome.error(.create) { throw error }
+            if case .proceed(let changes) = outcome, !changes.isEmpty {
+                try applyHookChanges(changes, to: &record)
+            }
+        }
         let dir = recordDir(id)
         do throws(BerthError) {
             try FileSystem.createDirectory(dir, mode: 0o710)
@@ -51,7 +61,7 @@ extension ContainerService {
     func validateName(_ requested: String?) throws(BerthError) -> String {
         guard var name = requested, !name.isEmpty else {
             var candidate = NameGenerator.random()
-            while records.values.contains(where: { $0.name == candidate }) {
+            while records.values.contains(where: { $0.name == candidate }) || reservedNames.contains(candidate) {
                 candidate = NameGenerator.random() + "\(Int.random(in: 0..<100))"
             }
             return candidate
@@ -59,6 +69,9 @@ extension ContainerService {
         if name.hasPrefix("/") { name.removeFirst() }
         guard Identifier.isValidName(name) else {
             throw .invalidArgument("Invalid container name (\(name)), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+        }
+        if reservedNames.contains(name) {
+            throw .conflict("Conflict. The container name \"/\(name)\" is already in use by a container being created.")
         }
         if let other = records.values.first(where: { $0.name == name }) {
             throw .conflict(
@@ -184,7 +197,7 @@ extension ContainerService {
         let mode = h["NetworkMode"]?.stringValue ?? ""
         switch mode {
         case "", "default":
-            h["NetworkMode"] = .string(configuration.defaultNetwork)
+            h["NetworkMode"] = .string(live.defaultNetwork)
         case _ where networks[mode] != nil: break
         default:
             if mode.hasPrefix("container:") { throw .invalidArgument("network mode \(mode) is not supported yet") }

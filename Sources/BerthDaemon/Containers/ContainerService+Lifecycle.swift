@@ -14,10 +14,16 @@ extension ContainerService {
             throw .conflict("container \(record.id) is marked for removal and cannot be started")
         }
         let id = record.id
+        if runtimes[id]?.starting == true { throw .conflict("container \(id) is already being started") }
         var rt = runtimes[id] ?? Runtime()
         rt.starting = true
         rt.pendingExit = nil
         runtimes[id] = rt
+        // prestart hooks may refuse; nothing exists yet for the process (no cgroup, mounts or shim).
+        if hooks.handles(.prestart) {
+            let outcome = await hooks.run(.prestart, hookObject(record, event: .prestart))
+            if let error = outcome.error(.prestart) { throw await startFailed(id, error) }
+        }
         let result: (ShimSession, Int32)
         do {
             let spec = try await makeSpec(record)
@@ -40,6 +46,7 @@ extension ContainerService {
         runtimes[id]?.starting = false
         saveQuietly(record)
         emit("start", record)
+        notifyHooks(.poststart, record)
         if let pending = runtimes[id]?.pendingExit {
             runtimes[id]?.pendingExit = nil
             await shimEvent(id, pending)
@@ -228,6 +235,7 @@ extension ContainerService {
         // A container removed on exit goes straight to `removing` (one write instead of two).
         if record.autoRemove { record.status = .removing }
         saveQuietly(record)
+        notifyHooks(.poststop, record)
         if status.oomKilled { emit("oom", record) }
         emit("die", record, extra: ["exitCode": String(status.exitCode)])
         resumeWaiters(id, removed: false, code: status.exitCode)
@@ -244,6 +252,7 @@ extension ContainerService {
         let sigName = signal.flatMap { $0.isEmpty ? nil : $0 } ?? record.config["StopSignal"]?.stringValue ?? "SIGTERM"
         let sig = (try? Signals.parse(sigName)) ?? SIGTERM
         let seconds = timeout ?? record.config["StopTimeout"]?.intValue ?? 10
+        notifyHooks(.stop, record)
         session.signal(sig)
         if seconds < 0 {
             _ = await waitStopped(record.id, seconds: .infinity)
@@ -293,6 +302,7 @@ extension ContainerService {
                     "You cannot remove a running container \(record.id). Stop the container before attempting removal or force remove"
                 )
             }
+            notifyHooks(.stop, record)
             runtimes[record.id]?.session?.signal(SIGKILL)
             if !(await waitStopped(record.id, seconds: 10)) {
                 throw .internalError("could not kill running container \(record.id), cannot remove")
@@ -322,6 +332,7 @@ extension ContainerService {
         runtimes[id]?.output.shutdown()
         runtimes[id] = nil
         emit("destroy", record)
+        notifyHooks(.remove, record)
         resumeWaiters(id, removed: true, code: record.exitCode)
     }
 }

@@ -1,5 +1,6 @@
 import BerthCore
 import BerthImage
+import BerthLua
 import BerthOS
 import BerthRuntime
 import Glibc
@@ -28,15 +29,22 @@ actor ContainerService {
     let networks: [String: any NetworkDriver]
     let launcher: ShimLauncher
     let events: EventBus
+    let hooks: HookEngine
+    let live: LiveSettings
     let logger: Logger
     var records: [String: ContainerRecord] = [:]
+    /// Names taken by creates in progress (a create awaits hooks and storage before its record exists).
+    var reservedNames: Set<String> = []
     var runtimes: [String: Runtime] = [:]
     var waiters: [String: [Waiter]] = [:]
 
     init(
         configuration: DaemonConfiguration, images: ImageStore, storage: any StorageDriver,
-        networks: [String: any NetworkDriver], launcher: ShimLauncher, events: EventBus, logger: Logger
+        networks: [String: any NetworkDriver], launcher: ShimLauncher, events: EventBus, hooks: HookEngine,
+        live: LiveSettings, logger: Logger
     ) {
+        self.hooks = hooks
+        self.live = live
         self.configuration = configuration
         self.images = images
         self.storage = storage
@@ -68,7 +76,7 @@ actor ContainerService {
     /// How the network driver of `mode` makes a container's network namespace (`none` and `host` are the
     /// built-in networks, named after their drivers).
     func sandboxMode(_ mode: String) -> SandboxMode {
-        let name = mode.isEmpty || mode == "default" ? configuration.defaultNetwork : mode
+        let name = mode.isEmpty || mode == "default" ? live.defaultNetwork : mode
         guard let driver = networks[name] else { return .isolated }
         return driver.sandboxMode(network: NetworkRecord(id: name, name: name, driver: name, created: ""))
     }

@@ -1,5 +1,6 @@
 import BerthCore
 import BerthImage
+import BerthLua
 import BerthOS
 
 /// Image operations of the API: list, inspect, tag, delete (checking the containers that use an image), import.
@@ -7,6 +8,7 @@ struct ImageService: Sendable {
     let store: ImageStore
     let containers: ContainerService
     let events: EventBus
+    let hooks: HookEngine
 
     func summary(_ r: ImageRecord) -> JSONValue {
         let created = Clock.parseRFC3339(r.config["created"]?.stringValue ?? "") ?? 0
@@ -158,6 +160,14 @@ struct ImageService: Sendable {
             try await store.delete(id: record.id)
             result.append(.object([("Deleted", .string(record.id))]))
             events.publish(type: "image", action: "delete", id: record.id, attributes: [:])
+            if hooks.handles(.delete) {
+                hooks.notify(
+                    .delete,
+                    .object([
+                        ("event", .string("delete")), ("id", .string(record.id)), ("tags", .strings(record.repoTags)),
+                        ("size", .int(record.size)),
+                    ]))
+            }
         }
         return .array(result)
     }

@@ -84,7 +84,7 @@ extension Daemon {
         o["CPUSet"] = .bool(true)
         o["PidsLimit"] = .bool(true)
         o["IPv4Forwarding"] = .bool(((try? FileSystem.readText("/proc/sys/net/ipv4/ip_forward")) ?? "0").hasPrefix("1"))
-        o["Debug"] = .bool(configuration.logLevel == "debug")
+        o["Debug"] = .bool(live.engine.logLevel == "debug")
         o["NFd"] = .int(((try? FileSystem.list("/proc/self/fd")) ?? []).count)
         o["NGoroutines"] = .int(0)
         o["SystemTime"] = .string(Clock.rfc3339Nano(Clock.nowNanos()))
@@ -109,7 +109,14 @@ extension Daemon {
         o["HttpsProxy"] = .string("")
         o["NoProxy"] = .string("")
         o["Name"] = .string(String(nulTerminated: hostname))
-        o["Labels"] = .array([])
+        let engine = live.engine
+        let scripts = hooks.scripts
+        // docker info shows engine labels: the configuration that is Berth's own is listed there too.
+        o["Labels"] = .strings([
+            "berth.config-file=\(configuration.configFile ?? "(built-in defaults)")",
+            "berth.default-network=\(engine.network.defaultNetwork)",
+            "berth.hooks=\(scripts.isEmpty ? "(none)" : scripts.map(\.name).joined(separator: ","))",
+        ])
         o["ExperimentalBuild"] = .bool(false)
         o["ServerVersion"] = .string(configuration.version)
         o["Runtimes"] = .object([("berth-shim", .object([("path", .string(configuration.shimPath))]))])
@@ -126,7 +133,18 @@ extension Daemon {
         o["InitCommit"] = .object([("ID", .string(""))])
         o["SecurityOptions"] = .strings(["name=seccomp,profile=builtin", "name=cgroupns"])
         o["Warnings"] = .array([])
-        o["DefaultNetwork"] = .string(configuration.defaultNetwork)
+        o["DefaultNetwork"] = .string(engine.network.defaultNetwork)
+        o["Berth"] = .object([
+            ("ConfigFile", .string(configuration.configFile ?? "")),
+            ("DefaultNetwork", .string(engine.network.defaultNetwork)),
+            ("LogLevel", .string(engine.logLevel)),
+            ("HooksDir", .string(engine.hooks.dir)),
+            (
+                "Hooks",
+                .array(scripts.map { .object([("Name", .string($0.name)), ("Events", .strings($0.events))]) })
+            ),
+            ("PluginDirs", .strings(engine.plugins.dirs)),
+        ])
         return o
     }
 

@@ -1,0 +1,63 @@
+/// What `config.lua` configures, with the built-in defaults (ARCHITECTURE §5). Daemon flags override it.
+public struct EngineConfiguration: Sendable, Equatable {
+    public struct Storage: Sendable, Equatable {
+        /// `overlay` or `vfs` (or, later, a plugin's name).
+        public var driver = "overlay"
+        /// Delete removed layers on a background task instead of before `rm` returns.
+        public var backgroundCleanup = true
+        public init() {}
+    }
+
+    public struct Network: Sendable, Equatable {
+        /// The network of containers that name none (`none` or `host` until the bridge driver exists).
+        public var defaultNetwork = "none"
+        public init() {}
+    }
+
+    /// Per-script grants: nothing beyond the sandbox unless named here.
+    public struct ScriptPermissions: Sendable, Equatable {
+        public var io = false
+        public var exec = false
+        public init(io: Bool = false, exec: Bool = false) {
+            self.io = io
+            self.exec = exec
+        }
+    }
+
+    public struct Hooks: Sendable, Equatable {
+        /// Every `*.lua` in it is loaded in name order. A missing directory means no hooks.
+        public var dir = "/etc/berth/hooks"
+        /// Wall time per hook call.
+        public var timeoutMilliseconds: Int64 = 2000
+        /// VM instructions per hook call.
+        public var instructionLimit: Int64 = 100_000_000
+        /// Memory per script, in MiB.
+        public var memoryLimitMiB: Int64 = 32
+        /// Grants by script file name (`["audit.lua"] = { io = true }`).
+        public var scripts: [String: ScriptPermissions] = [:]
+        public init() {}
+    }
+
+    public struct Plugins: Sendable, Equatable {
+        /// Where plugin sockets and spec files are looked for.
+        public var dirs = ["/run/berth/plugins", "/etc/berth/plugins"]
+        public init() {}
+    }
+
+    public var root = "/var/lib/berth"
+    public var execRoot = "/run/berth"
+    /// API sockets: `unix://PATH` or `tcp://ADDR:PORT`; empty means `unix://<exec_root>/berth.sock`.
+    public var hosts: [String] = []
+    /// `debug`, `info`, `warn`, `error` or `fatal`.
+    public var logLevel = "info"
+    /// On cgroup v1 or hybrid hosts, remount the cgroup2 mount with favordynmods.
+    public var cgroupFavorDynmods = true
+    public var storage = Storage()
+    public var network = Network()
+    public var hooks = Hooks()
+    public var plugins = Plugins()
+
+    public init() {}
+
+    public static let logLevels = ["debug", "info", "warn", "error", "fatal"]
+}

@@ -1,0 +1,44 @@
+-- Berth engine configuration: berthd evaluates this file once at start-up (and again on SIGHUP) and uses
+-- the table it returns. Copy it to /etc/berth/config.lua (or pass `berthd --config PATH`) and edit.
+--
+-- The file runs in a sandbox: string, table, math, utf8 and os.time/clock/date/difftime only; no io, no
+-- os.execute, no require. It may compute values (locals, string functions) as long as it returns one table.
+-- An unknown key, a wrong type or an unknown driver stops berthd with FILE:LINE: key: reason.
+-- Daemon flags (--root, --exec-root, -H, --storage-driver, --default-network, --hooks-dir, --log-level,
+-- --cgroup-favordynmods) override what is set here.
+-- Every value below is the built-in default, so this file as shipped changes nothing.
+
+return {
+  root = "/var/lib/berth",                 -- persistent state: images, containers, layers (restart to change)
+  exec_root = "/run/berth",                -- volatile state: the API socket, shim sockets (restart to change)
+  hosts = {},                              -- API sockets, "unix:///path" or "tcp://addr:port"; {} = unix://<exec_root>/berth.sock
+  log_level = "info",                      -- "debug", "info", "warn", "error" or "fatal" (SIGHUP applies it)
+
+  cgroups = {
+    favordynmods = true,                   -- on cgroup v1/hybrid hosts, remount cgroup2 with favordynmods (faster starts)
+  },
+
+  storage = {
+    driver = "overlay",                    -- "overlay" (overlayfs) or "vfs" (full copies, works anywhere)
+    background_cleanup = true,             -- delete removed layers' files after `rm` returns
+  },
+
+  network = {
+    default = "none",                      -- network of containers that name none: "none" or "host"
+  },
+
+  hooks = {
+    dir = "/etc/berth/hooks",              -- every *.lua here is loaded in name order; a missing dir means no hooks
+    timeout_ms = 2000,                     -- wall time one hook call may take
+    instruction_limit = 100000000,         -- Lua VM instructions one hook call may run
+    memory_limit_mb = 32,                  -- memory each script's VM may hold
+    scripts = {                            -- grants beyond the sandbox, by script file name, e.g.
+      -- ["audit.lua"] = { io = true },    -- io library, os.remove/rename/tmpname/getenv: files on the host
+      -- ["notify.lua"] = { exec = true }, -- os.execute and io.popen: processes on the host
+    },
+  },
+
+  plugins = {
+    dirs = { "/run/berth/plugins", "/etc/berth/plugins" },  -- where driver plugins' sockets and spec files are found
+  },
+}
