@@ -1,5 +1,6 @@
 import BerthCore
 import BerthOS
+import CLua
 import Glibc
 import Logging
 import Synchronization
@@ -93,32 +94,38 @@ public final class HookEngine: Sendable {
         }
         let version = self.version
         let result: Result<[HookScriptInfo], BerthError> = await thread.run { box in
-            var loaded: [HookScript] = []
+            var sources: [(String, String, LuaPermissions)] = []
             for (name, path) in files {
-                let source: String
                 do throws(BerthError) {
-                    source = String(decoding: try FileSystem.readFile(path), as: UTF8.self)
+                    let source = String(decoding: try FileSystem.readFile(path), as: UTF8.self)
+                    let grants = settings.scripts[name] ?? EngineConfiguration.ScriptPermissions()
+                    sources.append((name, source, LuaPermissions(io: grants.io, exec: grants.exec)))
                 } catch {
                     return .failure(BerthError(error.code, "hook \(path): \(error.message)"))
                 }
-                let grants = settings.scripts[name] ?? EngineConfiguration.ScriptPermissions()
+            }
+            let loaded: HookScripts
+            do throws(LuaError) {
+                loaded = try HookScripts(
+                    anyIO: sources.contains { $0.2.io }, anyExec: sources.contains { $0.2.exec },
+                    memoryLimit: Int(settings.memoryLimitMiB) << 20 * max(1, sources.count),
+                    host: .object([("version", .string(version)), ("config", config)]))
+                if let old = box.scripts { loaded.importStores(old.exportStores()) }
+            } catch {
+                return .failure(BerthError(.internalError, "hooks: \(error.message)"))
+            }
+            for (i, (name, _, permissions)) in sources.enumerated() {
                 do throws(LuaError) {
-                    let script = try HookScript(
-                        name: name, source: source, permissions: LuaPermissions(io: grants.io, exec: grants.exec),
-                        memoryLimit: Int(settings.memoryLimitMiB) << 20, limit: Self.limits(settings),
-                        host: .object([("version", .string(version)), ("config", config)]))
-                    if let old = box.scripts.first(where: { $0.name == name }) {
-                        script.importStore(old.exportStore())
-                    }
-                    loaded.append(script)
+                    try loaded.add(
+                        name: name, source: sources[i].1, permissions: permissions, limit: Self.limits(settings))
                 } catch {
-                    return .failure(BerthError(.invalidArgument, "hook \(path): \(error.message)"))
+                    return .failure(BerthError(.invalidArgument, "hook \(files[i].1): \(error.message)"))
                 }
             }
             box.scripts = loaded
             box.settings = settings
             return .success(
-                loaded.map { s in
+                loaded.scripts.map { s in
                     HookScriptInfo(
                         name: s.name, events: HookEvent.allCases.filter { s.handlers[$0] != nil }.map(\.rawValue))
                 })
@@ -149,19 +156,23 @@ public final class HookEngine: Sendable {
     public func run(_ event: HookEvent, _ object: JSONValue) async -> HookOutcome {
         guard handles(event) else { return .proceed(HookChanges()) }
         let logger = self.logger
-        return await thread.run { box in
+        let queued = Clock.nowNanos()
+        let outcome: HookOutcome = await thread.run { box in
+            guard let vm = box.scripts else { return .proceed(HookChanges()) }
+            defer { Self.emit(vm.drainLogs(), event: event, logger: logger) }
             var object = object
             var changes = HookChanges()
-            for script in box.scripts {
-                let result: HookScript.Result?
+            var frozen = vm.begin(object)
+            defer { vm.end(frozen) }
+            for script in vm.scripts where script.handlers[event] != nil {
+                let verdict: HookScripts.Verdict?
                 do throws(LuaError) {
-                    result = try script.call(event, object: object, limit: Self.limits(box.settings))
+                    verdict = try vm.call(script, event, frozen, limit: Self.limits(box.settings))
                 } catch {
                     return .failed(script: script.name, message: error.message)
                 }
-                guard let result else { continue }
-                Self.emit(result.logs, script: script.name, event: event, logger: logger)
-                switch result.verdict {
+                switch verdict {
+                case .none: continue
                 case .refused(let reason): return .refused(script: script.name, reason: reason)
                 case .proceed(let value):
                     guard let value, !value.isNull, event.canChange else { continue }
@@ -170,10 +181,17 @@ public final class HookEngine: Sendable {
                     } catch {
                         return .failed(script: script.name, message: error.message)
                     }
+                    // The next scripts see the changes.
+                    vm.end(frozen)
+                    frozen = vm.begin(object)
                 }
             }
             return .proceed(changes)
         }
+        // What the event added to the request, thread hops included (bench/hooks-bench.sh reads it).
+        logger.debug(
+            "hooks ran", metadata: ["event": "\(event.rawValue)", "micros": "\((Clock.nowNanos() - queued) / 1000)"])
+        return outcome
     }
 
     /// Queues the hooks of an observe-only event; errors and limits are logged, never returned.
@@ -181,13 +199,23 @@ public final class HookEngine: Sendable {
         guard handles(event) else { return }
         let logger = self.logger
         thread.submit { box in
-            for script in box.scripts {
+            let started = Clock.nowNanos()
+            defer {
+                logger.debug(
+                    "hooks ran",
+                    metadata: [
+                        "event": "\(event.rawValue)", "micros": "\((Clock.nowNanos() - started) / 1000)",
+                        "observe": "true",
+                    ])
+            }
+            guard let vm = box.scripts else { return }
+            defer { Self.emit(vm.drainLogs(), event: event, logger: logger) }
+            let frozen = vm.begin(object)
+            defer { vm.end(frozen) }
+            for script in vm.scripts where script.handlers[event] != nil {
                 do throws(LuaError) {
-                    guard let result = try script.call(event, object: object, limit: Self.limits(box.settings)) else {
-                        continue
-                    }
-                    Self.emit(result.logs, script: script.name, event: event, logger: logger)
-                    if case .refused(let reason) = result.verdict {
+                    if case .refused(let reason) = try vm.call(script, event, frozen, limit: Self.limits(box.settings))
+                    {
                         logger.warning(
                             "hook refusal ignored: \(event.rawValue) cannot be refused",
                             metadata: ["script": "\(script.name)", "reason": "\(reason)"])
@@ -196,8 +224,7 @@ public final class HookEngine: Sendable {
                     logger.error(
                         "hook failed",
                         metadata: [
-                            "script": "\(script.name)", "event": "\(event.rawValue)",
-                            "error": "\(error.message)",
+                            "script": "\(script.name)", "event": "\(event.rawValue)", "error": "\(error.message)",
                         ])
                 }
             }
@@ -209,8 +236,9 @@ public final class HookEngine: Sendable {
         _ = await thread.run { _ in true }
     }
 
-    static func emit(_ logs: [JSONValue], script: String, event: HookEvent, logger: Logger) {
+    static func emit(_ logs: [JSONValue], event: HookEvent, logger: Logger) {
         for entry in logs {
+            let script = entry["script"]?.stringValue ?? ""
             var metadata: Logger.Metadata = ["script": "\(script)", "event": "\(event.rawValue)"]
             for (k, v) in entry["fields"]?.objectMembers ?? [] { metadata[k] = "\(v.stringValue ?? v.serialized)" }
             let message = Logger.Message(stringLiteral: entry["msg"]?.stringValue ?? "")
@@ -354,7 +382,7 @@ public final class HookEngine: Sendable {
 /// The hook engine's thread and its FIFO of jobs. The scripts live in `Box`, touched only on this thread.
 final class HookThread: @unchecked Sendable {
     final class Box {
-        var scripts: [HookScript] = []
+        var scripts: HookScripts?
         var settings = EngineConfiguration.Hooks()
     }
 
@@ -375,6 +403,7 @@ final class HookThread: @unchecked Sendable {
             { arg in
                 guard let arg else { return nil }
                 let start = Unmanaged<ThreadStart>.fromOpaque(arg).takeRetainedValue()
+                berth_lua_name_thread("berth-hooks")
                 start.thread.loop(start.box)
                 return nil
             }, unmanaged.toOpaque())

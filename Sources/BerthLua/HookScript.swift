@@ -13,43 +13,67 @@ public enum HookEvent: String, CaseIterable, Sendable {
     public var canRefuse: Bool { self == .create || self == .prestart }
 }
 
-/// One loaded hook script: its own sandboxed VM, the functions it returned, and its key-value store.
-/// Confined to the hook engine's thread.
-final class HookScript {
-    let name: String
+/// Every loaded hook script in one sandboxed VM, each with its own globals (`_ENV`), `berth` table and
+/// key-value store. One VM lets an event's object be built and frozen once for all scripts. What scripts
+/// share is read-only to them: the event object and `berth.config` are proxies whose writes fail, `rawset`
+/// is not offered, and the string metatable is protected. Confined to the hook engine's thread.
+final class HookScripts {
+    struct Script {
+        let name: String
+        var handlers: [HookEvent: Int32] = [:]
+    }
+
     let vm: LuaVM
-    private(set) var handlers: [HookEvent: Int32] = [:]
+    private(set) var scripts: [Script] = []
     private let dispatchRef: Int32
+    private let freezeRef: Int32
+    private let newEnvRef: Int32
+    private let drainRef: Int32
     private let exportRef: Int32
     private let importRef: Int32
 
-    /// Compiles and runs `source`, which must return a table of event functions.
-    init(
-        name: String, source: String, permissions: LuaPermissions, memoryLimit: Int, limit: LuaLimits,
-        host: JSONValue
-    ) throws(LuaError) {
-        self.name = name
-        vm = try LuaVM(memoryLimit: memoryLimit, permissions: permissions)
+    /// - Parameters:
+    ///   - anyIO, anyExec: whether some script is granted io or exec (the VM opens those libraries; only the
+    ///     granted scripts' globals get them).
+    ///   - memoryLimit: for all scripts together.
+    init(anyIO: Bool, anyExec: Bool, memoryLimit: Int, host: JSONValue) throws(LuaError) {
+        vm = try LuaVM(memoryLimit: memoryLimit, permissions: LuaPermissions(io: anyIO, exec: anyExec))
         let L = vm.L
-        // The prelude returns the dispatcher and the store's export/import functions; `host` is its argument.
         try vm.load(Self.prelude, chunkName: "=berth")
         vm.push(host)
-        lua_pushstring(L, name)
         berth_lua_push_now(L)
-        try vm.call(arguments: 3, limit: nil)
+        try vm.call(arguments: 2, limit: nil)
+        // The prelude returns dispatch, freeze, new_env, drain, export, import (refs pop from the top).
         importRef = vm.ref()
         exportRef = vm.ref()
+        drainRef = vm.ref()
+        newEnvRef = vm.ref()
+        freezeRef = vm.ref()
         dispatchRef = vm.ref()
+    }
 
+    /// Compiles `source` under its own globals and records the event functions it returns.
+    func add(name: String, source: String, permissions: LuaPermissions, limit: LuaLimits) throws(LuaError) {
+        let L = vm.L
         let top = lua_gettop(L)
-        try vm.load(source, chunkName: "=" + name)
-        try vm.call(arguments: 0, limit: limit)
         defer { lua_settop(L, top) }
+        try vm.load(source, chunkName: "=" + name)
+        vm.pushRef(newEnvRef)
+        vm.pushString(name)
+        lua_pushboolean(L, permissions.io ? 1 : 0)
+        lua_pushboolean(L, permissions.exec ? 1 : 0)
+        try vm.call(arguments: 3, limit: nil)
+        // The chunk's only upvalue is _ENV: the script's own globals.
+        guard lua_setupvalue(L, top + 1, 1) != nil else {
+            throw LuaError(.runtime, "\(name): cannot set the script's environment")
+        }
+        try vm.call(arguments: 0, limit: limit)
         guard lua_gettop(L) == top + 1, lua_type(L, -1) == LUA_TTABLE else {
             throw LuaError(
                 .runtime,
                 "\(name): the script must return a table of event functions (return { create = function(c) ... end })")
         }
+        var script = Script(name: name)
         lua_pushnil(L)
         while lua_next(L, -2) != 0 {
             guard lua_type(L, -2) == LUA_TSTRING, let key = vm.string(at: -2) else {
@@ -64,67 +88,110 @@ final class HookScript {
             guard lua_type(L, -1) == LUA_TFUNCTION else {
                 throw LuaError(.runtime, "\(name): \(key) must be a function, not a \(vm.typeName(at: -1))")
             }
-            handlers[event] = vm.ref()  // pops the function
+            script.handlers[event] = vm.ref()  // pops the function
         }
+        scripts.append(script)
     }
 
-    /// What one call of a handler produced.
-    struct Result {
-        enum Verdict {
-            case proceed(JSONValue?)
-            case refused(String)
-        }
-        let verdict: Verdict
-        let logs: [JSONValue]
+    /// What one handler call produced.
+    enum Verdict {
+        case proceed(JSONValue?)
+        case refused(String)
     }
 
-    /// Calls the handler of `event` with a read-only copy of `object`.
-    func call(_ event: HookEvent, object: JSONValue, limit: LuaLimits) throws(LuaError) -> Result? {
-        guard let handler = handlers[event] else { return nil }
+    /// An event's object, pushed and frozen once; stays on the stack until `end`.
+    struct Frozen {
+        let index: Int32
+    }
+
+    func begin(_ object: JSONValue) -> Frozen {
+        let L = vm.L
+        vm.pushRef(freezeRef)
+        vm.push(object)
+        // freeze cannot fail short of memory; a failure leaves nil, which handlers then see.
+        if berth_lua_pcall(L, 1, 1, 0) != berth_lua_ok() {
+            berth_lua_pop(L, 1)
+            lua_pushnil(L)
+        }
+        return Frozen(index: lua_gettop(L))
+    }
+
+    func end(_ frozen: Frozen) { lua_settop(vm.L, frozen.index - 1) }
+
+    /// Calls one script's handler of `event` with the frozen object; nil when it has none.
+    func call(_ script: Script, _ event: HookEvent, _ frozen: Frozen, limit: LuaLimits) throws(LuaError) -> Verdict? {
+        guard let handler = script.handlers[event] else { return nil }
         let L = vm.L
         let top = lua_gettop(L)
         defer { lua_settop(L, top) }
         vm.pushRef(dispatchRef)
         vm.pushRef(handler)
-        vm.push(object)
+        lua_pushvalue(L, frozen.index)
         try vm.call(arguments: 2, limit: limit)
-        // dispatch returns: status ("ok", "refuse" or "error"), value, logs
-        let status = vm.string(at: top + 1) ?? "error"
-        let logs = (try? vm.value(at: top + 3, path: "logs"))?.arrayValue ?? []
-        switch status {
-        case "ok":
-            return Result(verdict: .proceed(try vm.value(at: top + 2, path: "\(event.rawValue) result")), logs: logs)
-        case "refuse":
-            return Result(verdict: .refused(vm.string(at: top + 2) ?? "refused"), logs: logs)
-        default:
-            throw LuaError(.runtime, vm.string(at: top + 2) ?? "unknown error")
+        // dispatch returns a status ("ok", "refuse" or "error") and a value.
+        switch vm.string(at: top + 1) {
+        case "ok": return .proceed(try vm.value(at: top + 2, path: "\(event.rawValue) result"))
+        case "refuse": return .refused(vm.string(at: top + 2) ?? "refused")
+        default: throw LuaError(.runtime, vm.string(at: top + 2) ?? "unknown error")
         }
     }
 
-    /// The key-value store, to carry it into the script's next VM on a reload.
-    func exportStore() -> JSONValue {
+    /// The log entries written since the last drain: `{script, level, msg, fields}`.
+    func drainLogs() -> [JSONValue] {
+        let L = vm.L
+        let top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        vm.pushRef(drainRef)
+        guard (try? vm.call(arguments: 0, limit: nil)) != nil, lua_gettop(L) == top + 2 else { return [] }
+        guard lua_tointegerx(L, top + 2, nil) > 0 else { return [] }
+        return (try? vm.value(at: top + 1, path: "logs"))?.arrayValue ?? []
+    }
+
+    /// Every script's key-value store, by script name, to carry into the next VM on a reload.
+    func exportStores() -> JSONValue {
         let L = vm.L
         let top = lua_gettop(L)
         defer { lua_settop(L, top) }
         vm.pushRef(exportRef)
         guard (try? vm.call(arguments: 0, limit: nil)) != nil else { return .object([]) }
-        return (try? vm.value(at: top + 1, path: "store")) ?? .object([])
+        return (try? vm.value(at: top + 1, path: "stores")) ?? .object([])
     }
 
-    func importStore(_ store: JSONValue) {
+    func importStores(_ stores: JSONValue) {
         let L = vm.L
         let top = lua_gettop(L)
         defer { lua_settop(L, top) }
         vm.pushRef(importRef)
-        vm.push(store)
+        vm.push(stores)
         _ = try? vm.call(arguments: 1, limit: nil)
     }
 
-    /// Builds the `berth` host table and returns dispatch, export and import. Runs once per VM.
+    /// Runs once per VM (after LuaVM's sandbox): keeps the libraries in locals, then builds each script's
+    /// globals from them.
     static let prelude = """
-        local host, script, now = ...
-        local logs, nlogs = {}, 0
-        local levels = { debug = true, info = true, warn = true, error = true }
+        local host, now = ...
+        local G = _G
+        local base = {}
+        for _, k in ipairs({ "assert", "error", "ipairs", "next", "pairs", "pcall", "select", "tonumber",
+                             "tostring", "type", "xpcall", "getmetatable", "setmetatable", "rawequal", "rawget",
+                             "rawlen", "_VERSION" }) do
+          base[k] = G[k]
+        end
+        local libs = { string = G.string, table = G.table, math = G.math, utf8 = G.utf8 }
+        local real_os, real_io, real_load, real_gc = G.os, G.io, G.load, G.collectgarbage
+        local next, type, setmetatable, getmetatable, pcall, tostring, error, pairs =
+          next, type, setmetatable, getmetatable, pcall, tostring, error, pairs
+        local concat, sub, pack, sort = table.concat, string.sub, table.pack, table.sort
+        -- Each event makes short-lived tables (the object, its proxies): the generational collector suits that.
+        real_gc("generational")
+        -- Scripts share the VM: the string metatable is theirs to use, not to change.
+        getmetatable("").__metatable = false
+
+        local function copy(t)
+          local c = {}
+          for k, v in next, t do c[k] = v end
+          return c
+        end
         local function ro_error(_, k)
           error("the event table is read-only (cannot set " .. tostring(k) .. ")", 2)
         end
@@ -137,74 +204,109 @@ final class HookScript {
             __pairs = function() return next, t, nil end, __metatable = false,
           })
         end
-        local function log(level, msg, fields)
-          if nlogs >= 100 then return end
-          nlogs = nlogs + 1
-          local f = {}
-          if type(fields) == "table" then
-            for k, v in pairs(fields) do
-              if type(k) == "string" then f[k] = tostring(v) end
-            end
-          end
-          logs[nlogs] = { level = level, msg = string.sub(tostring(msg), 1, 4096), fields = f }
-        end
+
+        local logs, nlogs = {}, 0
         local REFUSAL = {}
-        local store, nkeys = {}, 0
-        local kv = {}
-        function kv.get(k) return store[k] end
-        function kv.set(k, v)
-          if type(k) ~= "string" or #k > 256 then error("berth.kv.set: the key must be a string of at most 256 bytes", 2) end
-          local t = type(v)
-          if t ~= "nil" and t ~= "string" and t ~= "number" and t ~= "boolean" then
-            error("berth.kv.set: values are strings, numbers or booleans, not " .. t, 2)
+        local config = freeze(host.config or {})
+        local stores = {}
+
+        local function new_env(script, allow_io, allow_exec)
+          local env = copy(base)
+          for name, lib in next, libs do env[name] = copy(lib) end
+          local os = { time = real_os.time, clock = real_os.clock, date = real_os.date, difftime = real_os.difftime }
+          if allow_io then
+            os.remove, os.rename, os.tmpname, os.getenv = real_os.remove, real_os.rename, real_os.tmpname, real_os.getenv
+            env.io = copy(real_io)
+            if not allow_exec then env.io.popen = nil end
+          elseif allow_exec then
+            env.io = { popen = real_io.popen }
           end
-          if t == "string" and #v > 65536 then error("berth.kv.set: a value is at most 64 KiB", 2) end
-          if store[k] == nil and v ~= nil then
-            if nkeys >= 1000 then error("berth.kv.set: the store is full (1000 keys)", 2) end
-            nkeys = nkeys + 1
-          elseif store[k] ~= nil and v == nil then
-            nkeys = nkeys - 1
+          if allow_exec then os.execute = real_os.execute end
+          env.os = os
+          env._G = env
+          env.load = function(chunk, name, mode, e)
+            if mode ~= nil and mode ~= "t" then error("load: only text chunks are allowed", 2) end
+            return real_load(chunk, name, "t", e or env)
           end
-          store[k] = v
-        end
-        function kv.keys()
-          local out = {}
-          for k in pairs(store) do out[#out + 1] = k end
-          table.sort(out)
-          return out
-        end
-        berth = {
-          version = host.version, script = script, now = now, config = freeze(host.config or {}), kv = kv,
-          log = {
-            debug = function(m, f) log("debug", m, f) end, info = function(m, f) log("info", m, f) end,
-            warn = function(m, f) log("warn", m, f) end, error = function(m, f) log("error", m, f) end,
-          },
-          refuse = function(reason) return setmetatable({ reason = tostring(reason or "refused") }, REFUSAL) end,
-        }
-        print = function(...)
-          local parts = table.pack(...)
-          for i = 1, parts.n do parts[i] = tostring(parts[i]) end
-          log("info", table.concat(parts, "\\t"))
-        end
-        local function dispatch(fn, object)
-          logs, nlogs = {}, 0
-          local ok, result = pcall(fn, freeze(object))
-          local out = logs
-          logs, nlogs = {}, 0
-          if not ok then return "error", tostring(result), out end
-          if getmetatable(result) == REFUSAL then return "refuse", result.reason, out end
-          if result ~= nil and type(result) ~= "table" then
-            return "error", script .. ": the hook returned a " .. type(result) .. " (expected nothing, a table of changes or berth.refuse(reason))", out
+          env.collectgarbage = function(opt, ...)
+            if opt == nil or opt == "collect" or opt == "count" or opt == "step" then return real_gc(opt, ...) end
+            error("collectgarbage: only \\"collect\\", \\"count\\" and \\"step\\" are allowed", 2)
           end
-          return "ok", result, out
-        end
-        local function export() return store end
-        local function import(t)
-          for k, v in pairs(t) do
-            if type(k) == "string" and store[k] == nil then nkeys = nkeys + 1 end
+          local function log(level, msg, fields)
+            if nlogs >= 1000 then return end
+            nlogs = nlogs + 1
+            local f = {}
+            if type(fields) == "table" then
+              for k, v in pairs(fields) do
+                if type(k) == "string" then f[k] = tostring(v) end
+              end
+            end
+            logs[nlogs] = { script = script, level = level, msg = sub(tostring(msg), 1, 4096), fields = f }
+          end
+          env.print = function(...)
+            local parts = pack(...)
+            for i = 1, parts.n do parts[i] = tostring(parts[i]) end
+            log("info", concat(parts, "\\t"))
+          end
+          local store, nkeys = stores[script] or {}, 0
+          for _ in next, store do nkeys = nkeys + 1 end
+          stores[script] = store
+          local kv = {}
+          function kv.get(k) return store[k] end
+          function kv.set(k, v)
+            if type(k) ~= "string" or #k > 256 then error("berth.kv.set: the key must be a string of at most 256 bytes", 2) end
+            local t = type(v)
+            if t ~= "nil" and t ~= "string" and t ~= "number" and t ~= "boolean" then
+              error("berth.kv.set: values are strings, numbers or booleans, not " .. t, 2)
+            end
+            if t == "string" and #v > 65536 then error("berth.kv.set: a value is at most 64 KiB", 2) end
+            if store[k] == nil and v ~= nil then
+              if nkeys >= 1000 then error("berth.kv.set: the store is full (1000 keys)", 2) end
+              nkeys = nkeys + 1
+            elseif store[k] ~= nil and v == nil then
+              nkeys = nkeys - 1
+            end
             store[k] = v
           end
+          function kv.keys()
+            local out = {}
+            for k in next, store do out[#out + 1] = k end
+            sort(out)
+            return out
+          end
+          env.berth = {
+            version = host.version, script = script, now = now, config = config, kv = kv,
+            log = {
+              debug = function(m, f) log("debug", m, f) end, info = function(m, f) log("info", m, f) end,
+              warn = function(m, f) log("warn", m, f) end, error = function(m, f) log("error", m, f) end,
+            },
+            refuse = function(reason) return setmetatable({ reason = tostring(reason or "refused") }, REFUSAL) end,
+          }
+          return env
         end
-        return dispatch, export, import
+
+        local function dispatch(fn, object)
+          local ok, result = pcall(fn, object)
+          if not ok then return "error", tostring(result) end
+          if getmetatable(result) == REFUSAL then return "refuse", result.reason end
+          if result ~= nil and type(result) ~= "table" then
+            return "error", "the hook returned a " .. type(result) .. " (expected nothing, a table of changes or berth.refuse(reason))"
+          end
+          return "ok", result
+        end
+        local function drain()
+          local out, n = logs, nlogs
+          if n > 0 then logs, nlogs = {}, 0 end
+          return out, n
+        end
+        local function export() return stores end
+        local function import(t)
+          for script, store in next, t do
+            if type(store) == "table" then stores[script] = store end
+          end
+        end
+        -- Scripts reach nothing global but through their own environments.
+        for k in next, copy(G) do G[k] = nil end
+        return dispatch, freeze, new_env, drain, export, import
         """
 }

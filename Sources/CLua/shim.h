@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 // MARK: - Macros as functions
@@ -139,5 +140,8 @@ static inline int berth_lua_now(lua_State *L) {
 }
 
 static inline void berth_lua_push_now(lua_State *L) { lua_pushcfunction(L, berth_lua_now); }
+
+/// Names the calling thread (as ps and perf show it).
+static inline void berth_lua_name_thread(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
 
 #endif

@@ -291,4 +291,37 @@ struct HookIntegrationTests {
             #expect(d.log().contains("script=audit.lua"))
         }
     }
+
+    @Test func aSlowHookDoesNotBlockOtherRequests() async throws {
+        let slow = """
+            return { create = function(c)
+              if c.labels.slow then local t = os.clock() while os.clock() - t < 1.5 do end end
+            end }
+            """
+        let d = try TestDaemon()
+        defer { d.cleanUp() }
+        try d.writeConfig("hooks = { dir = \"\(d.hooksDir)\", timeout_ms = 5000 },")
+        try d.writeHook("slow.lua", slow)
+        try d.start()
+        try d.importImage(tar: d.makeBusyboxTar(), name: "busybox:latest")
+        let client = d.client
+        let body: JSONValue = .object([
+            ("Image", .string("busybox")), ("Cmd", .strings(["true"])), ("Labels", .map(["slow": "1"])),
+        ])
+        let started = Date()
+        let creating = Task.detached {
+            try client.call("POST", "/containers/create", body: Array(body.serialized.utf8))
+        }
+        usleep(300_000)
+        // While the hook runs, requests that raise no hook event are answered at once.
+        for (method, path) in [("GET", "/_ping"), ("GET", "/containers/json"), ("GET", "/info"), ("GET", "/version")] {
+            let t = Date()
+            #expect(try client.call(method, path).status == 200)
+            #expect(Date().timeIntervalSince(t) < 0.5, "\(path) waited for the hook")
+        }
+        #expect(Date().timeIntervalSince(started) < 1.4, "the requests were answered before the hook finished")
+        let created = try await creating.value
+        #expect(created.status == 201)
+        #expect(Date().timeIntervalSince(started) >= 1.4)
+    }
 }

@@ -312,4 +312,58 @@ let sampleContainer: JSONValue = .object([
         guard case .proceed(let c) = await e.run(.create, sampleContainer) else { return }
         #expect(c.labels["ok"] == "yes")
     }
+
+    @Test func scriptsAreIsolatedFromEachOther() async throws {
+        let dir = try HookDir([
+            "1-meddle.lua": """
+            shared = "from 1"
+            string.upper = function() return "hijacked" end
+            local mt_ok = pcall(function() getmetatable("").__index = {} end)
+            return { create = function(c)
+              local raw = pcall(function() rawset(c, "name", "forged") end)
+              local nested = pcall(function() rawset(c.labels, "owner", "forged") end)
+              return { labels = { mt = tostring(mt_ok), raw = tostring(raw), nested = tostring(nested),
+                                  gmt = tostring(getmetatable("")), sm = tostring(pcall(setmetatable, c, {})) } }
+            end }
+            """,
+            "2-observe.lua": """
+            return { create = function(c)
+              return { labels = { shared = tostring(shared), upper = ("x"):upper() .. string.upper("y"),
+                                  name = c.name, owner = tostring(c.labels.owner), io = tostring(io) } }
+            end }
+            """,
+        ])
+        let e = engine
+        try await e.load(settings: dir.settings(), config: .object([]))
+        guard case .proceed(let c) = await e.run(.create, sampleContainer) else {
+            Issue.record("create should proceed")
+            return
+        }
+        #expect(c.labels["mt"] == "false" && c.labels["gmt"] == "false" && c.labels["sm"] == "false")
+        #expect(c.labels["raw"] == "false" && c.labels["nested"] == "false")
+        #expect(c.labels["shared"] == "nil")
+        #expect(c.labels["upper"] == "XY")
+        #expect(c.labels["name"] == "web" && c.labels["owner"] == "nil" && c.labels["io"] == "nil")
+    }
+
+    @Test func grantsArePerScript() async throws {
+        let path = "/tmp/berth-hook-grant-\(UInt32.random(in: 0...UInt32.max))"
+        defer { unlink(path) }
+        let dir = try HookDir([
+            "a.lua":
+                "return { create = function() local f = assert(io.open('\(path)', 'w')); f:write('a'); f:close() end }",
+            "b.lua":
+                "return { create = function() return { labels = { io = tostring(io), remove = tostring(os.remove) } } end }",
+        ])
+        var settings = dir.settings()
+        settings.scripts["a.lua"] = EngineConfiguration.ScriptPermissions(io: true)
+        let e = engine
+        try await e.load(settings: settings, config: .object([]))
+        guard case .proceed(let c) = await e.run(.create, sampleContainer) else {
+            Issue.record("create should proceed")
+            return
+        }
+        #expect(FileManager.default.contents(atPath: path) == Data("a".utf8))
+        #expect(c.labels == ["io": "nil", "remove": "nil"])
+    }
 }
