@@ -87,9 +87,11 @@ for b in range(blocks):
 time.sleep(0.5)
 with open(log) as f:
     text = f.read()
-path, observe = [], []
-for m in re.finditer(r'event=(\w+) micros=(\d+)( observe=true)?', text):
-    (observe if m.group(3) else path).append((m.group(1), int(m.group(2))))
+path, observe, hops = [], [], []
+for m in re.finditer(r'(?:back=(\d+) )?event=(\w+) micros=(\d+)( observe=true)?(?: wake=(\d+) work=(\d+))?', text):
+    (observe if m.group(4) else path).append((m.group(2), int(m.group(3))))
+    if m.group(1):
+        hops.append((m.group(2), int(m.group(1)) + int(m.group(5))))
 runs_ten = len(times["ten"]) + 3 * (blocks // 2 + blocks % 2)
 def per_run(entries, events):
     total = sum(us for e, us in entries if e in events)
@@ -100,6 +102,7 @@ print(f"berth run --rm, 10 hook scripts: min {min(times['ten']):.1f} ms, median 
 print(f"difference of medians: {med_ten - med_none:+.2f} ms (end to end; this machine's run-to-run spread is several ms)")
 print(f"measured in berthd, per run: create+prestart hooks on the request path {per_run(path, ('create', 'prestart')):.3f} ms; "
       f"observe-only hooks (poststart, poststop, remove) after it {per_run(observe, ('poststart', 'poststop', 'remove')):.3f} ms")
+print(f"  of the request-path time, {per_run(hops, ('create', 'prestart')):.3f} ms is the two hops to the hook thread and back")
 PY
 
 {

@@ -17,7 +17,8 @@ bin=$(swift build -c release --show-bin-path)
 work=$(mktemp -d /var/tmp/berth-bench.XXXXXX)
 run=$(mktemp -d /run/berth-bench.XXXXXX)   # volatile state under /run, as /run/berth
 sock=$run/berth.sock
-"$bin/berthd" --root "$work/lib" --exec-root "$run" >"$work/berthd.log" 2>&1 &
+printf 'return {}\n' >"$work/config.lua"   # built-in defaults: no hooks, whatever /etc/berth/config.lua says
+"$bin/berthd" --config "$work/config.lua" --root "$work/lib" --exec-root "$run" >"$work/berthd.log" 2>&1 &
 daemon=$!
 cleanup() {
   "$bin/berth" -H "unix://$sock" rm -f benchsleep >/dev/null 2>&1 || true

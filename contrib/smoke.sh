@@ -10,7 +10,8 @@ fi
 [ -x "$smoke" ] || [ -f "$smoke" ] || { echo "$smoke not found" >&2; exit 1; }
 bin=$(swift build --show-bin-path)
 root=$(mktemp -d /var/tmp/berth-smoke.XXXXXX)
-"$bin/berthd" --root "$root/lib" --exec-root "$root/run" >"$root/berthd.log" 2>&1 &
+printf 'return {}\n' >"$root/config.lua"   # the built-in defaults, whatever /etc/berth/config.lua says
+"$bin/berthd" --config "$root/config.lua" --root "$root/lib" --exec-root "$root/run" >"$root/berthd.log" 2>&1 &
 daemon=$!
 cleanup() {
   DOCKER_HOST=unix://$root/run/berth.sock docker rm -f $(DOCKER_HOST=unix://$root/run/berth.sock docker ps -aq) >/dev/null 2>&1 || true

@@ -157,41 +157,56 @@ public final class HookEngine: Sendable {
         guard handles(event) else { return .proceed(HookChanges()) }
         let logger = self.logger
         let queued = Clock.nowNanos()
-        let outcome: HookOutcome = await thread.run { box in
-            guard let vm = box.scripts else { return .proceed(HookChanges()) }
-            defer { Self.emit(vm.drainLogs(), event: event, logger: logger) }
-            var object = object
-            var changes = HookChanges()
-            var frozen = vm.begin(object)
-            defer { vm.end(frozen) }
-            for script in vm.scripts where script.handlers[event] != nil {
-                let verdict: HookScripts.Verdict?
-                do throws(LuaError) {
-                    verdict = try vm.call(script, event, frozen, limit: Self.limits(box.settings))
+        let (outcome, picked, done): (HookOutcome, Int64, Int64) = await thread.run { box in
+            let picked = Clock.nowNanos()
+            let outcome = Self.runScripts(box, event, object, logger: logger)
+            return (outcome, picked, Clock.nowNanos())
+        }
+        // What the event added to the request: waiting for the hook thread, running the scripts, and coming
+        // back (bench/hooks-bench.sh reads it).
+        let now = Clock.nowNanos()
+        logger.debug(
+            "hooks ran",
+            metadata: [
+                "event": "\(event.rawValue)", "micros": "\((now - queued) / 1000)",
+                "wake": "\((picked - queued) / 1000)", "work": "\((done - picked) / 1000)",
+                "back": "\((now - done) / 1000)",
+            ])
+        return outcome
+    }
+
+    static func runScripts(_ box: HookThread.Box, _ event: HookEvent, _ object: JSONValue, logger: Logger)
+        -> HookOutcome
+    {
+        guard let vm = box.scripts else { return .proceed(HookChanges()) }
+        defer { Self.emit(vm.drainLogs(), event: event, logger: logger) }
+        var object = object
+        var changes = HookChanges()
+        var frozen = vm.begin(object)
+        defer { vm.end(frozen) }
+        for script in vm.scripts where script.handlers[event] != nil {
+            let verdict: HookScripts.Verdict?
+            do throws(LuaError) {
+                verdict = try vm.call(script, event, frozen, limit: Self.limits(box.settings))
+            } catch {
+                return .failed(script: script.name, message: error.message)
+            }
+            switch verdict {
+            case .none: continue
+            case .refused(let reason): return .refused(script: script.name, reason: reason)
+            case .proceed(let value):
+                guard let value, !value.isNull, event.canChange else { continue }
+                do throws(BerthError) {
+                    try Self.apply(value, to: &changes, object: &object, script: script.name)
                 } catch {
                     return .failed(script: script.name, message: error.message)
                 }
-                switch verdict {
-                case .none: continue
-                case .refused(let reason): return .refused(script: script.name, reason: reason)
-                case .proceed(let value):
-                    guard let value, !value.isNull, event.canChange else { continue }
-                    do throws(BerthError) {
-                        try Self.apply(value, to: &changes, object: &object, script: script.name)
-                    } catch {
-                        return .failed(script: script.name, message: error.message)
-                    }
-                    // The next scripts see the changes.
-                    vm.end(frozen)
-                    frozen = vm.begin(object)
-                }
+                // The next scripts see the changes.
+                vm.end(frozen)
+                frozen = vm.begin(object)
             }
-            return .proceed(changes)
         }
-        // What the event added to the request, thread hops included (bench/hooks-bench.sh reads it).
-        logger.debug(
-            "hooks ran", metadata: ["event": "\(event.rawValue)", "micros": "\((Clock.nowNanos() - queued) / 1000)"])
-        return outcome
+        return .proceed(changes)
     }
 
     /// Queues the hooks of an observe-only event; errors and limits are logged, never returned.

@@ -128,10 +128,12 @@ final class HookScripts {
         vm.pushRef(handler)
         lua_pushvalue(L, frozen.index)
         try vm.call(arguments: 2, limit: limit)
-        // dispatch returns a status ("ok", "refuse" or "error") and a value.
-        switch vm.string(at: top + 1) {
-        case "ok": return .proceed(try vm.value(at: top + 2, path: "\(event.rawValue) result"))
-        case "refuse": return .refused(vm.string(at: top + 2) ?? "refused")
+        // dispatch returns a status (0 proceed, 1 refuse, 2 error) and a value.
+        switch lua_tointegerx(L, top + 1, nil) {
+        case 0:
+            if lua_type(L, top + 2) <= LUA_TNIL { return .proceed(nil) }  // none or nil
+            return .proceed(try vm.value(at: top + 2, path: "\(event.rawValue) result"))
+        case 1: return .refused(vm.string(at: top + 2) ?? "refused")
         default: throw LuaError(.runtime, vm.string(at: top + 2) ?? "unknown error")
         }
     }
@@ -195,14 +197,36 @@ final class HookScripts {
         local function ro_error(_, k)
           error("the event table is read-only (cannot set " .. tostring(k) .. ")", 2)
         end
-        local function freeze(t)
-          for k, v in next, t do
-            if type(v) == "table" then t[k] = freeze(v) end
+        -- A frozen table is an empty proxy over the real one; nested tables are wrapped on first access
+        -- (most hooks read a few fields), and every proxy shares one protected metatable.
+        local reals = setmetatable({}, { __mode = "k" })
+        local frozen_mt
+        local function wrap(t, k, v)
+          if type(v) == "table" and reals[v] == nil then
+            local p = setmetatable({}, frozen_mt)
+            reals[p] = v
+            t[k] = p
+            return p
           end
-          return setmetatable({}, {
-            __index = t, __newindex = ro_error, __len = function() return #t end,
-            __pairs = function() return next, t, nil end, __metatable = false,
-          })
+          return v
+        end
+        local function frozen_next(p, k)
+          local t = reals[p]
+          local nk, nv = next(t, k)
+          if nk == nil then return nil end
+          return nk, wrap(t, nk, nv)
+        end
+        frozen_mt = {
+          __index = function(p, k) local t = reals[p]; return wrap(t, k, t[k]) end,
+          __newindex = ro_error,
+          __len = function(p) return #reals[p] end,
+          __pairs = function(p) return frozen_next, p, nil end,
+          __metatable = false,
+        }
+        local function freeze(t)
+          local p = setmetatable({}, frozen_mt)
+          reals[p] = t
+          return p
         end
 
         local logs, nlogs = {}, 0
@@ -287,12 +311,13 @@ final class HookScripts {
 
         local function dispatch(fn, object)
           local ok, result = pcall(fn, object)
-          if not ok then return "error", tostring(result) end
-          if getmetatable(result) == REFUSAL then return "refuse", result.reason end
-          if result ~= nil and type(result) ~= "table" then
-            return "error", "the hook returned a " .. type(result) .. " (expected nothing, a table of changes or berth.refuse(reason))"
+          if not ok then return 2, tostring(result) end
+          if result == nil then return 0 end
+          if getmetatable(result) == REFUSAL then return 1, result.reason end
+          if type(result) ~= "table" then
+            return 2, "the hook returned a " .. type(result) .. " (expected nothing, a table of changes or berth.refuse(reason))"
           end
-          return "ok", result
+          return 0, result
         end
         local function drain()
           local out, n = logs, nlogs
