@@ -32,6 +32,7 @@ let package = Package(
         .target(name: "BerthStorageOverlay", dependencies: ["BerthCore", "BerthOS", "BerthArchive", "CBerthLinux"]),
         .target(name: "BerthStorageVFS", dependencies: ["BerthCore", "BerthOS", "BerthArchive"]),
         .target(name: "BerthNetworkBasic", dependencies: ["BerthCore"]),
+        .target(name: "BerthNetworkBridge", dependencies: ["BerthCore", "BerthOS", "CBerthLinux"]),
         .target(name: "BerthImage", dependencies: ["BerthCore", "BerthOS", "BerthArchive"]),
         // Lua 5.4: the sandboxed VM, config.lua, and the hook engine (ARCHITECTURE §5).
         .target(
@@ -60,7 +61,7 @@ let package = Package(
             name: "BerthDaemon",
             dependencies: [
                 "BerthCore", "BerthOS", "BerthImage", "BerthRuntime", "BerthAPI", "BerthArchive", "BerthCgroups",
-                "BerthLua", "CBerthLinux",
+                "BerthLua", "BerthNetworkBridge", "CBerthLinux",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -77,7 +78,8 @@ let package = Package(
         .executableTarget(
             name: "berthd",
             dependencies: [
-                "BerthDaemon", "BerthStorageOverlay", "BerthStorageVFS", "BerthNetworkBasic", "BerthCgroups",
+                "BerthDaemon", "BerthStorageOverlay", "BerthStorageVFS", "BerthNetworkBasic", "BerthNetworkBridge",
+                "BerthCgroups",
                 "BerthLua",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -110,6 +112,7 @@ let package = Package(
         .testTarget(name: "BerthStorageOverlayTests", dependencies: ["BerthStorageOverlay", "BerthTestSupport"]),
         .testTarget(name: "BerthStorageVFSTests", dependencies: ["BerthStorageVFS", "BerthTestSupport"]),
         .testTarget(name: "BerthNetworkBasicTests", dependencies: ["BerthNetworkBasic"]),
+        .testTarget(name: "BerthNetworkBridgeTests", dependencies: ["BerthNetworkBridge", "BerthTestSupport"]),
         .testTarget(name: "BerthImageTests", dependencies: ["BerthImage", "BerthTestSupport"]),
         .testTarget(name: "BerthLuaTests", dependencies: ["BerthLua", "BerthTestSupport"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthTestSupport"]),

@@ -24,7 +24,10 @@ return {
   },
 
   network = {
-    default = "none",                      -- network of containers that name none: "none" or "host"
+    default = "none",                      -- network of containers that name none: "none", "host" or "bridge"
+    bridge = {
+      name = "berth0",                     -- interface of the default bridge network (made on first use)
+    },
   },
 
   hooks = {

@@ -24,7 +24,7 @@ public struct DaemonConfiguration: Sendable {
     public var overrides = EngineOverrides()
     /// What a configuration file may name.
     public var choices = ConfigFile.Choices(
-        storageDrivers: ["overlay", "overlay2", "vfs"], networks: ["none", "host"])
+        storageDrivers: ["overlay", "overlay2", "vfs"], networks: ["none", "host", "bridge"])
 
     public init() {}
 

@@ -180,9 +180,21 @@ public enum ConfigFile {
                         }
                     }
                 case "network":
-                    for (k, x) in try record(v, p, allowed: ["default"]) {
-                        c.network.defaultNetwork = try choice(
-                            try string(x, p + [k]), p + [k], among: choices.networks, what: "network")
+                    for (k, x) in try record(v, p, allowed: ["default", "bridge"]) {
+                        if k == "default" {
+                            c.network.defaultNetwork = try choice(
+                                try string(x, p + [k]), p + [k], among: choices.networks, what: "network")
+                            continue
+                        }
+                        for (bk, bx) in try record(x, p + [k], allowed: ["name"]) {
+                            let name = try string(bx, p + [k, bk])
+                            guard (1...15).contains(name.utf8.count), !name.contains("/"), !name.contains(" "),
+                                name != ".", name != ".."
+                            else {
+                                throw fail(p + [k, bk], "\"\(name)\" is not a valid interface name (1-15 characters)")
+                            }
+                            c.network.bridgeName = name
+                        }
                     }
                 case "hooks": c.hooks = try hooks(v, p)
                 default:

@@ -86,6 +86,14 @@ final class Shim {
                 throw error
             }
             ShimTrace.mark("cgroup attached")
+            do throws(BerthError) {
+                for interface in spec.interfaces { try Self.attach(interface, pid: container.pid) }
+            } catch {
+                kill(container.pid, SIGKILL)
+                waitpid(container.pid, nil, 0)
+                throw error
+            }
+            if !spec.interfaces.isEmpty { ShimTrace.mark("network attached") }
             var message = [CChar](repeating: 0, count: 1024)
             let cls = berth_container_resume(container.sync_fd, &message, message.count)
             close(container.sync_fd)
@@ -146,5 +154,51 @@ final class Shim {
             // Blocking write: the daemon reads promptly; a dead daemon gives EPIPE (SIGPIPE is ignored).
             if (try? FileSystem.writeAll(fd: c.fd, frame, what: "daemon")) == nil { shutdown(c.fd, Int32(SHUT_RDWR)) }
         }
+    }
+
+    // MARK: - Network
+
+    /// Wires one veth interface into the container's network namespace (the child waits meanwhile).
+    static func attach(_ i: ShimSpec.Interface, pid: Int32) throws(BerthError) {
+        var c = berth_veth_config()
+        guard let address = ipv4(i.address) else { throw .invalidArgument("network: bad address \(i.address)") }
+        c.address = address
+        c.prefix = Int32(i.prefixLength)
+        if !i.gateway.isEmpty {
+            guard let gateway = ipv4(i.gateway) else { throw .invalidArgument("network: bad gateway \(i.gateway)") }
+            c.gateway = gateway
+            c.has_gateway = 1
+        }
+        if !i.macAddress.isEmpty {
+            let parts = i.macAddress.split(separator: ":").compactMap { UInt8($0, radix: 16) }
+            guard parts.count == 6 else { throw .invalidArgument("network: bad MAC address \(i.macAddress)") }
+            c.mac = (parts[0], parts[1], parts[2], parts[3], parts[4], parts[5])
+            c.has_mac = 1
+        }
+        c.pid = pid
+        c.mtu = Int32(i.mtu)
+        var message = [CChar](repeating: 0, count: 256)
+        let rc = i.bridge.withCString { bridge in
+            i.hostName.withCString { host in
+                i.peerName.withCString { peer in
+                    i.containerName.withCString { name in
+                        c.bridge = bridge
+                        c.host_name = host
+                        c.peer_name = peer
+                        c.container_name = name
+                        return berth_net_attach_veth(&c, &message, message.count)
+                    }
+                }
+            }
+        }
+        if rc < 0 {
+            throw Syscall.error("network \(i.bridge): \(String(nulTerminated: message))", errno: -rc)
+        }
+    }
+
+    static func ipv4(_ text: String) -> (UInt8, UInt8, UInt8, UInt8)? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false).compactMap { UInt8($0) }
+        guard parts.count == 4 else { return nil }
+        return (parts[0], parts[1], parts[2], parts[3])
     }
 }

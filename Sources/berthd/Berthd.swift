@@ -5,6 +5,7 @@ import BerthCore
 import BerthDaemon
 import BerthLua
 import BerthNetworkBasic
+import BerthNetworkBridge
 import BerthOS
 import BerthStorageOverlay
 import BerthStorageVFS
@@ -40,7 +41,7 @@ struct Berthd: AsyncParsableCommand {
 
     static let defaultConfigFile = "/etc/berth/config.lua"
     static let storageDrivers = ["overlay", "overlay2", "vfs"]
-    static let networkNames = ["none", "host"]
+    static let networkNames = ["none", "host", "bridge"]
 
     func run() async throws {
         setlocale(LC_ALL, "C.UTF-8")
@@ -81,7 +82,8 @@ struct Berthd: AsyncParsableCommand {
             if config.engine.cgroupFavorDynmods, let note = Cgroups.enableFavorDynmods() { logger.info("\(note)") }
             let daemon = try Daemon(
                 configuration: config, storage: storage,
-                networks: ["none": NoneNetworkDriver(), "host": HostNetworkDriver()], logger: logger)
+                networks: ["none": NoneNetworkDriver(), "host": HostNetworkDriver(), "bridge": BridgeDriver()],
+                logger: logger)
             try await daemon.prepare()
             logger.info(
                 "berthd starting",

@@ -58,8 +58,12 @@ final class TestDaemon: @unchecked Sendable {
     /// /etc/berth/config.lua never leaks into tests.
     func writeConfig(_ fields: String = "") throws {
         let hooks = fields.contains("hooks =") ? "" : "hooks = { dir = \"\(hooksDir)\" },\n"
-        try "return {\n\(hooks)\(fields)\n}\n".write(toFile: configPath, atomically: true, encoding: .utf8)
+        let network = fields.contains("network =") ? "" : "network = { bridge = { name = \"\(bridgeName)\" } },\n"
+        try "return {\n\(hooks)\(network)\(fields)\n}\n".write(toFile: configPath, atomically: true, encoding: .utf8)
     }
+
+    /// This daemon's default bridge: its own name, removed by `cleanUp`.
+    var bridgeName: String { "bt" + root.suffix(8) }
 
     func writeHook(_ name: String, _ source: String) throws {
         try FileManager.default.createDirectory(atPath: hooksDir, withIntermediateDirectories: true)
@@ -138,6 +142,13 @@ final class TestDaemon: @unchecked Sendable {
             }
         }
         stop()
+        if FileManager.default.fileExists(atPath: "/sys/class/net/\(bridgeName)") {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/sbin/ip")
+            p.arguments = ["link", "del", bridgeName]
+            try? p.run()
+            p.waitUntilExit()
+        }
         try? FileManager.default.removeItem(atPath: root)
     }
 

@@ -39,7 +39,7 @@ import Testing
         let text = try String(contentsOfFile: path, encoding: .utf8)
         for key in [
             "root", "exec_root", "hosts", "log_level", "favordynmods", "driver", "background_cleanup", "default",
-            "dir", "timeout_ms", "instruction_limit", "memory_limit_mb", "scripts", "dirs",
+            "dir", "timeout_ms", "instruction_limit", "memory_limit_mb", "scripts", "dirs", "name",
         ] {
             let line = text.split(separator: "\n").first {
                 $0.trimmingCharacters(in: .whitespaces).hasPrefix(key + " =")
@@ -59,7 +59,7 @@ import Testing
               log_level = "debug",
               cgroups = { favordynmods = false },
               storage = { driver = "vfs", background_cleanup = false },
-              network = { default = "host" },
+              network = { default = "host", bridge = { name = "bt0" } },
               hooks = {
                 dir = "/srv/hooks", timeout_ms = 150, instruction_limit = 5000, memory_limit_mb = 8,
                 scripts = { ["audit.lua"] = { io = true }, ["run.lua"] = { exec = true, io = false } },
@@ -75,6 +75,7 @@ import Testing
         #expect(c.storage.driver == "vfs")
         #expect(c.storage.backgroundCleanup == false)
         #expect(c.network.defaultNetwork == "host")
+        #expect(c.network.bridgeName == "bt0")
         #expect(c.hooks.dir == "/srv/hooks")
         #expect(c.hooks.timeoutMilliseconds == 150)
         #expect(c.hooks.instructionLimit == 5000)

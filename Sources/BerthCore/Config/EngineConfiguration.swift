@@ -11,6 +11,8 @@ public struct EngineConfiguration: Sendable, Equatable {
     public struct Network: Sendable, Equatable {
         /// The network of containers that name none (`none` or `host` until the bridge driver exists).
         public var defaultNetwork = "none"
+        /// The default bridge network's interface.
+        public var bridgeName = "berth0"
         public init() {}
     }
 

@@ -64,6 +64,9 @@ public struct ShimSpec: Sendable, Equatable {
     public var hostname: String?
     /// `isolated` (new netns, loopback up) or `host`.
     public var hostNetwork: Bool = false
+    /// Interfaces the shim wires into the container's network namespace after the clone, before the
+    /// process runs (a network driver describes them; the shim, single-threaded, may switch namespaces).
+    public var interfaces: [Interface] = []
     public var args: [String]
     public var env: [String]
     public var cwd: String = "/"
@@ -121,6 +124,57 @@ extension ShimSpec {
         v?.uint64Value ?? UInt64(v?.stringValue ?? "") ?? 0
     }
 
+    /// A veth pair from a host bridge into the container, configured inside.
+    public struct Interface: Sendable, Equatable {
+        public var bridge: String
+        public var hostName: String
+        public var peerName: String
+        public var containerName: String
+        public var mtu: Int
+        /// IPv4 "a.b.c.d".
+        public var address: String
+        public var prefixLength: Int
+        /// Default route via this gateway; empty for none (an internal network).
+        public var gateway: String
+        /// "02:42:…"; empty lets the kernel choose.
+        public var macAddress: String
+
+        public init(
+            bridge: String, hostName: String, peerName: String, containerName: String, mtu: Int, address: String,
+            prefixLength: Int, gateway: String, macAddress: String
+        ) {
+            self.bridge = bridge
+            self.hostName = hostName
+            self.peerName = peerName
+            self.containerName = containerName
+            self.mtu = mtu
+            self.address = address
+            self.prefixLength = prefixLength
+            self.gateway = gateway
+            self.macAddress = macAddress
+        }
+
+        var json: JSONValue {
+            .object([
+                ("bridge", .string(bridge)), ("hostName", .string(hostName)), ("peerName", .string(peerName)),
+                ("containerName", .string(containerName)), ("mtu", .int(mtu)), ("address", .string(address)),
+                ("prefixLength", .int(prefixLength)), ("gateway", .string(gateway)),
+                ("macAddress", .string(macAddress)),
+            ])
+        }
+
+        init(json j: JSONValue) throws(BerthError) {
+            guard let bridge = j["bridge"]?.stringValue, let host = j["hostName"]?.stringValue,
+                let peer = j["peerName"]?.stringValue, let name = j["containerName"]?.stringValue,
+                let address = j["address"]?.stringValue, let prefix = j["prefixLength"]?.intValue
+            else { throw .invalidArgument("spec: malformed interface") }
+            self.init(
+                bridge: bridge, hostName: host, peerName: peer, containerName: name, mtu: j["mtu"]?.intValue ?? 0,
+                address: address, prefixLength: prefix, gateway: j["gateway"]?.stringValue ?? "",
+                macAddress: j["macAddress"]?.stringValue ?? "")
+        }
+    }
+
     public var json: JSONValue {
         func strings(_ a: [String]) -> JSONValue { .array(a.map { .string($0) }) }
         func num(_ n: Int64) -> JSONValue { .int(n) }
@@ -130,67 +184,74 @@ extension ShimSpec {
         case .dockerDefault: seccompJSON = .string("default")
         case .custom(let profile): seccompJSON = profile.json
         }
-        return .object([
-            ("id", .string(id)),
-            ("stateDir", .string(stateDir)),
-            ("logPath", .string(logPath)),
-            ("rootfs", .string(rootfs)),
-            (
-                "rootMounts",
-                .array(
-                    rootMounts.map {
+        return .object(
+            [
+                ("id", .string(id)),
+                ("stateDir", .string(stateDir)),
+                ("logPath", .string(logPath)),
+                ("rootfs", .string(rootfs)),
+                (
+                    "rootMounts",
+                    .array(
+                        rootMounts.map {
+                            .object([
+                                ("type", .string($0.type)), ("source", .string($0.source)),
+                                ("options", strings($0.options)),
+                            ])
+                        })
+                ),
+                ("readonlyRootfs", .bool(readonlyRootfs)),
+                (
+                    "mounts",
+                    .array(
+                        mounts.map {
+                            .object([
+                                ("source", .string($0.source)), ("target", .string($0.target)),
+                                ("type", .string($0.type)),
+                                ("options", strings($0.options)),
+                            ])
+                        })
+                ),
+                ("hostname", hostname.map { .string($0) } ?? .null),
+                ("hostNetwork", .bool(hostNetwork)),
+            ]
+                + (interfaces.isEmpty ? [] : [("interfaces", .array(interfaces.map(\.json)))])
+                + [
+                    ("args", strings(args)),
+                    ("env", strings(env)),
+                    ("cwd", .string(cwd)),
+                    ("user", .string(user)),
+                    ("capabilities", strings(capabilities)),
+                    ("privileged", .bool(privileged)),
+                    ("noNewPrivileges", .bool(noNewPrivileges)),
+                    ("seccomp", seccompJSON),
+                    (
+                        "rlimits",
+                        .array(
+                            rlimits.map {
+                                .object([("name", .string($0.name)), ("soft", .int($0.soft)), ("hard", .int($0.hard))])
+                            })
+                    ),
+                    ("maskedPaths", strings(maskedPaths)),
+                    ("readonlyPaths", strings(readonlyPaths)),
+                    ("openStdin", .bool(openStdin)),
+                    ("stdinOnce", .bool(stdinOnce)),
+                    ("cgroupPath", .string(cgroupPath)),
+                    (
+                        "resources",
                         .object([
-                            ("type", .string($0.type)), ("source", .string($0.source)),
-                            ("options", strings($0.options)),
+                            ("memory", num(resources.memory)), ("memorySwap", num(resources.memorySwap)),
+                            ("nanoCpus", num(resources.nanoCpus)), ("cpuShares", num(resources.cpuShares)),
+                            ("cpuQuota", num(resources.cpuQuota)), ("cpuPeriod", num(resources.cpuPeriod)),
+                            ("cpusetCpus", .string(resources.cpusetCpus)),
+                            ("cpusetMems", .string(resources.cpusetMems)),
+                            ("pidsLimit", num(resources.pidsLimit)),
+                            ("allowAllDevices", .bool(resources.allowAllDevices)),
                         ])
-                    })
-            ),
-            ("readonlyRootfs", .bool(readonlyRootfs)),
-            (
-                "mounts",
-                .array(
-                    mounts.map {
-                        .object([
-                            ("source", .string($0.source)), ("target", .string($0.target)), ("type", .string($0.type)),
-                            ("options", strings($0.options)),
-                        ])
-                    })
-            ),
-            ("hostname", hostname.map { .string($0) } ?? .null),
-            ("hostNetwork", .bool(hostNetwork)),
-            ("args", strings(args)),
-            ("env", strings(env)),
-            ("cwd", .string(cwd)),
-            ("user", .string(user)),
-            ("capabilities", strings(capabilities)),
-            ("privileged", .bool(privileged)),
-            ("noNewPrivileges", .bool(noNewPrivileges)),
-            ("seccomp", seccompJSON),
-            (
-                "rlimits",
-                .array(
-                    rlimits.map {
-                        .object([("name", .string($0.name)), ("soft", .int($0.soft)), ("hard", .int($0.hard))])
-                    })
-            ),
-            ("maskedPaths", strings(maskedPaths)),
-            ("readonlyPaths", strings(readonlyPaths)),
-            ("openStdin", .bool(openStdin)),
-            ("stdinOnce", .bool(stdinOnce)),
-            ("cgroupPath", .string(cgroupPath)),
-            (
-                "resources",
-                .object([
-                    ("memory", num(resources.memory)), ("memorySwap", num(resources.memorySwap)),
-                    ("nanoCpus", num(resources.nanoCpus)), ("cpuShares", num(resources.cpuShares)),
-                    ("cpuQuota", num(resources.cpuQuota)), ("cpuPeriod", num(resources.cpuPeriod)),
-                    ("cpusetCpus", .string(resources.cpusetCpus)), ("cpusetMems", .string(resources.cpusetMems)),
-                    ("pidsLimit", num(resources.pidsLimit)), ("allowAllDevices", .bool(resources.allowAllDevices)),
+                    ),
+                    ("logMaxSize", num(logMaxSize)),
+                    ("trace", .bool(trace)),
                 ])
-            ),
-            ("logMaxSize", num(logMaxSize)),
-            ("trace", .bool(trace)),
-        ])
     }
 
     public init(json: JSONValue) throws(BerthError) {
@@ -222,6 +283,7 @@ extension ShimSpec {
         }
         hostname = json["hostname"]?.stringValue
         hostNetwork = json["hostNetwork"]?.boolValue ?? false
+        for i in json["interfaces"]?.arrayValue ?? [] { interfaces.append(try Interface(json: i)) }
         cwd = json["cwd"]?.stringValue ?? "/"
         user = json["user"]?.stringValue ?? ""
         capabilities = json["capabilities"]?.stringArray ?? []

@@ -83,10 +83,12 @@ public struct NetworkRecord: Sendable, Codable, Equatable {
 }
 
 /// What an endpoint got: addresses, gateway, MAC. Empty for `none` and `host`.
-public struct EndpointInfo: Sendable, Codable, Equatable {
+public struct EndpointInfo: Sendable, Equatable {
     public var ipAddress: String = ""
     public var prefixLength: Int = 0
     public var gateway: String = ""
     public var macAddress: String = ""
+    /// The interface the shim wires into the container (nil: nothing to wire, as `none` and `host`).
+    public var interface: ShimSpec.Interface?
     public init() {}
 }

@@ -27,6 +27,8 @@ struct ContainerRecord: Sendable {
     var restartCount: Int = 0
     /// Set when the container was started at least once (`docker ps` shows `Exited` rather than `Created`).
     var hasRun: Bool = false
+    /// The container's endpoint on its network while it runs (bridge): address, gateway, MAC.
+    var endpoint: EndpointInfo?
 
     var shortID: String { String(id.prefix(12)) }
     var tty: Bool { config["Tty"]?.boolValue ?? false }
@@ -47,6 +49,15 @@ struct ContainerRecord: Sendable {
             ("exitCode", .int(exitCode)), ("error", .string(error)), ("startedAt", .string(String(startedAt))),
             ("finishedAt", .string(String(finishedAt))), ("oomKilled", .bool(oomKilled)),
             ("restartCount", .int(restartCount)), ("hasRun", .bool(hasRun)),
+            (
+                "endpoint",
+                endpoint.map {
+                    .object([
+                        ("ip", .string($0.ipAddress)), ("prefix", .int($0.prefixLength)),
+                        ("gateway", .string($0.gateway)), ("mac", .string($0.macAddress)),
+                    ])
+                } ?? .null
+            ),
         ])
     }
 
@@ -84,5 +95,13 @@ struct ContainerRecord: Sendable {
         oomKilled = json["oomKilled"]?.boolValue ?? false
         restartCount = json["restartCount"]?.intValue ?? 0
         hasRun = json["hasRun"]?.boolValue ?? false
+        if let e = json["endpoint"], let ip = e["ip"]?.stringValue {
+            var info = EndpointInfo()
+            info.ipAddress = ip
+            info.prefixLength = e["prefix"]?.intValue ?? 0
+            info.gateway = e["gateway"]?.stringValue ?? ""
+            info.macAddress = e["mac"]?.stringValue ?? ""
+            endpoint = info
+        }
     }
 }

@@ -232,7 +232,9 @@ extension ContainerService {
     }
 
     /// `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf` for the container, bind-mounted by the shim.
-    func writeEtcFiles(_ record: ContainerRecord) throws(BerthError) {
+    /// hostname, hosts and resolv.conf; `address` is the container's own address on its network (hosts maps
+    /// the hostname to it, as Docker's does), else 127.0.1.1.
+    func writeEtcFiles(_ record: ContainerRecord, address: String? = nil) throws(BerthError) {
         let dir = recordDir(record.id)
         let hostname = record.config["Hostname"]?.stringValue ?? record.shortID
         let host = sandboxMode(record.networkMode) == .host
@@ -243,7 +245,7 @@ extension ContainerService {
         } else {
             hosts =
                 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
-            hosts += "127.0.1.1\t\(hostname)\n"
+            hosts += "\(address ?? "127.0.1.1")\t\(hostname)\n"
         }
         for extra in record.hostConfig["ExtraHosts"]?.stringArray ?? [] {
             let parts = extra.split(separator: ":", maxSplits: 1)

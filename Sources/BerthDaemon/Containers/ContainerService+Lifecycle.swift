@@ -26,14 +26,18 @@ extension ContainerService {
         }
         let result: (ShimSession, Int32)
         do {
-            let spec = try await makeSpec(record)
+            var spec = try await makeSpec(record)
+            try await attachNetwork(&record, spec: &spec)
+            records[id]?.endpoint = record.endpoint
             result = try await launcher.start(spec: spec, output: rt.output) { [weak self] event in
                 Task { await self?.shimEvent(id, event) }
             }
         } catch {
             throw await startFailed(id, error)
         }
+        let endpoint = record.endpoint
         record = records[id] ?? record
+        record.endpoint = endpoint
         record.status = .running
         record.pid = result.1
         record.startedAt = Clock.nowNanos()
@@ -59,6 +63,7 @@ extension ContainerService {
     func startFailed(_ id: String, _ error: BerthError) async -> BerthError {
         runtimes[id]?.starting = false
         guard var failed = records[id] else { return error }
+        detachNetwork(&failed)
         let code = error.code.name == "start" ? error.code.errno : 125
         failed.exitCode = code
         failed.error = error.message
@@ -232,6 +237,7 @@ extension ContainerService {
         record.oomKilled = status.oomKilled
         record.finishedAt = status.finishedAt > 0 ? status.finishedAt : Clock.nowNanos()
         record.error = status.error
+        detachNetwork(&record)
         // A container removed on exit goes straight to `removing` (one write instead of two).
         if record.autoRemove { record.status = .removing }
         saveQuietly(record)

@@ -60,5 +60,6 @@ extension ContainerService {
             Cgroups.detect().remove(path: "\(configuration.cgroupParent)/\(id)")
             await recordExit(id, status)
         }
+        await restoreNetworks()
     }
 }

@@ -34,6 +34,8 @@ extension ContainerService {
         }
         if hostConfig["PidsLimit"] == nil { hostConfig["PidsLimit"] = .null }
         let network = r.networkMode
+        let ep = r.endpoint
+        let networkID = network == "bridge" ? (bridgeRecord?.id ?? network) : network
         return .object([
             ("Id", .string(r.id)),
             ("Created", .string(Clock.rfc3339Nano(r.created))),
@@ -63,8 +65,8 @@ extension ContainerService {
                     ("Bridge", .string("")), ("SandboxID", .string("")), ("HairpinMode", .bool(false)),
                     ("LinkLocalIPv6Address", .string("")), ("LinkLocalIPv6PrefixLen", .int(0)), ("Ports", .object([])),
                     ("SandboxKey", .string(r.isRunning && network != "host" ? "/proc/\(r.pid)/ns/net" : "")),
-                    ("Gateway", .string("")), ("IPAddress", .string("")), ("IPPrefixLen", .int(0)),
-                    ("MacAddress", .string("")),
+                    ("Gateway", .string(ep?.gateway ?? "")), ("IPAddress", .string(ep?.ipAddress ?? "")),
+                    ("IPPrefixLen", .int(ep?.prefixLength ?? 0)), ("MacAddress", .string(ep?.macAddress ?? "")),
                     (
                         "Networks",
                         .object([
@@ -72,12 +74,14 @@ extension ContainerService {
                                 network,
                                 .object([
                                     ("IPAMConfig", .null), ("Links", .null), ("Aliases", .null),
-                                    ("NetworkID", .string(network)),
-                                    ("EndpointID", .string("")), ("Gateway", .string("")), ("IPAddress", .string("")),
-                                    ("IPPrefixLen", .int(0)),
+                                    ("NetworkID", .string(networkID)),
+                                    ("EndpointID", .string(ep == nil ? "" : r.id)),
+                                    ("Gateway", .string(ep?.gateway ?? "")),
+                                    ("IPAddress", .string(ep?.ipAddress ?? "")),
+                                    ("IPPrefixLen", .int(ep?.prefixLength ?? 0)),
                                     ("IPv6Gateway", .string("")), ("GlobalIPv6Address", .string("")),
                                     ("GlobalIPv6PrefixLen", .int(0)),
-                                    ("MacAddress", .string("")), ("DriverOpts", .null),
+                                    ("MacAddress", .string(ep?.macAddress ?? "")), ("DriverOpts", .null),
                                 ])
                             )
                         ])
@@ -161,7 +165,10 @@ extension ContainerService {
                                 .object([
                                     (
                                         r.networkMode,
-                                        .object([("NetworkID", .string(r.networkMode)), ("IPAddress", .string(""))])
+                                        .object([
+                                            ("NetworkID", .string(r.networkMode)),
+                                            ("IPAddress", .string(r.endpoint?.ipAddress ?? "")),
+                                        ])
                                     )
                                 ])
                             )

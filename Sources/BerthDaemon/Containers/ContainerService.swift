@@ -35,6 +35,8 @@ actor ContainerService {
     var records: [String: ContainerRecord] = [:]
     /// Names taken by creates in progress (a create awaits hooks and storage before its record exists).
     var reservedNames: Set<String> = []
+    /// The default bridge network once it is set up (see `bridgeNetwork`).
+    var bridgeRecord: NetworkRecord?
     var runtimes: [String: Runtime] = [:]
     var waiters: [String: [Waiter]] = [:]
 

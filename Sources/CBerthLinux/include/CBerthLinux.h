@@ -120,6 +120,47 @@ int berth_container_start(const struct berth_container_config *cfg, struct berth
 int berth_container_resume(int sync_fd, char *err, size_t err_len);
 
 // ---------------------------------------------------------------------------------------------------------
+// rtnetlink (berth_netlink.c). Each returns 0 or -errno and works in the caller's network namespace.
+
+/// Changes to one link; fields left 0/NULL/-1 are not changed.
+struct berth_link_settings {
+    int up;                 // 1: set IFF_UP
+    const char *master;     // enslave to this bridge
+    int netns_fd;           // move into this network namespace (-1: stay)
+    const char *new_name;   // rename (the link must be down)
+    const uint8_t *mac;     // 6 bytes
+    int mtu;
+};
+
+int berth_nl_bridge_add(const char *name, int mtu);
+int berth_nl_veth_add(const char *name, const char *peer, int mtu);
+int berth_nl_link_del(const char *name);
+int berth_nl_link_set(const char *name, const struct berth_link_settings *settings);
+int berth_nl_addr_add(const char *name, const uint8_t addr[4], int prefix);
+int berth_nl_route_add_default(const uint8_t gateway[4], const char *dev);
+
+/// A veth pair from a bridge into the network namespace of `pid`, configured inside as `container_name`.
+struct berth_veth_config {
+    const char *bridge;          // host bridge the host end joins
+    const char *host_name;       // host end (e.g. "veth1a2b3c4")
+    const char *peer_name;       // temporary name of the container end before it moves
+    const char *container_name;  // its name inside ("eth0")
+    pid_t pid;                   // a process in the target network namespace
+    int mtu;
+    uint8_t address[4];
+    int prefix;
+    int has_gateway;
+    uint8_t gateway[4];
+    int has_mac;
+    uint8_t mac[6];
+};
+
+/// Creates, moves and configures the pair; on failure before the move the pair is deleted, after it the
+/// pair goes with the container's namespace. Switches network namespaces: single-threaded callers only
+/// (berth-shim). Returns 0 or -errno, with the failing step in `err`.
+int berth_net_attach_veth(const struct berth_veth_config *config, char *err, size_t err_len);
+
+// ---------------------------------------------------------------------------------------------------------
 // Spawning (used by the daemon: never Swift between fork and exec).
 
 /// posix_spawn `path` with `argv`/`envp` in a new session. `fds` maps child fd i (0..n_fds-1) to the

@@ -1,0 +1,260 @@
+// rtnetlink for the bridge network driver: links (bridge, veth), addresses, routes, moving a link into a
+// container's network namespace. Plain NETLINK_ROUTE requests, one acknowledged message at a time; no
+// shell commands. berth_net_attach_veth switches network namespaces and so must only run in a
+// single-threaded process (berth-shim); the other functions work in the caller's namespace from any thread.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "CBerthLinux.h"
+
+struct nl_req {
+    struct nlmsghdr n;
+    union {
+        struct ifinfomsg i;
+        struct ifaddrmsg a;
+        struct rtmsg r;
+    } u;
+    char buf[1024];
+};
+
+static struct rtattr *nl_tail(struct nlmsghdr *n) {
+    return (struct rtattr *)((char *)n + NLMSG_ALIGN(n->nlmsg_len));
+}
+
+static int nl_attr(struct nlmsghdr *n, size_t max, int type, const void *data, size_t len) {
+    size_t rta_len = RTA_LENGTH(len);
+    if (NLMSG_ALIGN(n->nlmsg_len) + RTA_ALIGN(rta_len) > max) return -ENOBUFS;
+    struct rtattr *rta = nl_tail(n);
+    rta->rta_type = (unsigned short)type;
+    rta->rta_len = (unsigned short)rta_len;
+    if (len) memcpy(RTA_DATA(rta), data, len);
+    n->nlmsg_len = (unsigned)(NLMSG_ALIGN(n->nlmsg_len) + RTA_ALIGN(rta_len));
+    return 0;
+}
+
+static struct rtattr *nl_nest(struct nlmsghdr *n, size_t max, int type) {
+    struct rtattr *nest = nl_tail(n);
+    if (nl_attr(n, max, type, NULL, 0) < 0) return NULL;
+    return nest;
+}
+
+static void nl_nest_end(struct nlmsghdr *n, struct rtattr *nest) {
+    nest->rta_len = (unsigned short)((char *)nl_tail(n) - (char *)nest);
+}
+
+/// Sends one request and waits for its acknowledgement. Returns 0 or -errno.
+static int nl_talk(struct nlmsghdr *n) {
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0) return -errno;
+    struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+    n->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+    n->nlmsg_seq = 1;
+    int rc = 0;
+    if (sendto(fd, n, n->nlmsg_len, 0, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    char buf[4096];
+    for (;;) {
+        ssize_t len = recv(fd, buf, sizeof buf, 0);
+        if (len < 0) {
+            if (errno == EINTR) continue;
+            rc = -errno;
+            goto out;
+        }
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)len); h = NLMSG_NEXT(h, len)) {
+            if (h->nlmsg_type == NLMSG_ERROR) {
+                struct nlmsgerr *e = NLMSG_DATA(h);
+                rc = e->error;  // 0 is the acknowledgement
+                goto out;
+            }
+        }
+    }
+out:
+    close(fd);
+    return rc;
+}
+
+static void link_req(struct nl_req *r, int type, int flags) {
+    memset(r, 0, sizeof *r);
+    r->n.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+    r->n.nlmsg_type = (unsigned short)type;
+    r->n.nlmsg_flags = (unsigned short)flags;
+    r->u.i.ifi_family = AF_UNSPEC;
+}
+
+int berth_nl_bridge_add(const char *name, int mtu) {
+    struct nl_req r;
+    link_req(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+    nl_attr(&r.n, sizeof r, IFLA_IFNAME, name, strlen(name) + 1);
+    if (mtu > 0) nl_attr(&r.n, sizeof r, IFLA_MTU, &mtu, sizeof mtu);
+    struct rtattr *info = nl_nest(&r.n, sizeof r, IFLA_LINKINFO);
+    if (!info) return -ENOBUFS;
+    nl_attr(&r.n, sizeof r, IFLA_INFO_KIND, "bridge", 6);
+    nl_nest_end(&r.n, info);
+    return nl_talk(&r.n);
+}
+
+int berth_nl_veth_add(const char *name, const char *peer, int mtu) {
+    struct nl_req r;
+    link_req(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+    nl_attr(&r.n, sizeof r, IFLA_IFNAME, name, strlen(name) + 1);
+    if (mtu > 0) nl_attr(&r.n, sizeof r, IFLA_MTU, &mtu, sizeof mtu);
+    struct rtattr *info = nl_nest(&r.n, sizeof r, IFLA_LINKINFO);
+    if (!info) return -ENOBUFS;
+    nl_attr(&r.n, sizeof r, IFLA_INFO_KIND, "veth", 4);
+    struct rtattr *data = nl_nest(&r.n, sizeof r, IFLA_INFO_DATA);
+    struct rtattr *peer_info = nl_nest(&r.n, sizeof r, VETH_INFO_PEER);
+    if (!data || !peer_info) return -ENOBUFS;
+    // VETH_INFO_PEER carries an ifinfomsg before its attributes.
+    if (NLMSG_ALIGN(r.n.nlmsg_len) + sizeof(struct ifinfomsg) > sizeof r) return -ENOBUFS;
+    memset(nl_tail(&r.n), 0, sizeof(struct ifinfomsg));
+    r.n.nlmsg_len += sizeof(struct ifinfomsg);
+    nl_attr(&r.n, sizeof r, IFLA_IFNAME, peer, strlen(peer) + 1);
+    if (mtu > 0) nl_attr(&r.n, sizeof r, IFLA_MTU, &mtu, sizeof mtu);
+    nl_nest_end(&r.n, peer_info);
+    nl_nest_end(&r.n, data);
+    nl_nest_end(&r.n, info);
+    return nl_talk(&r.n);
+}
+
+int berth_nl_link_del(const char *name) {
+    unsigned idx = if_nametoindex(name);
+    if (!idx) return -ENODEV;
+    struct nl_req r;
+    link_req(&r, RTM_DELLINK, 0);
+    r.u.i.ifi_index = (int)idx;
+    return nl_talk(&r.n);
+}
+
+int berth_nl_link_set(const char *name, const struct berth_link_settings *s) {
+    unsigned idx = if_nametoindex(name);
+    if (!idx) return -ENODEV;
+    struct nl_req r;
+    link_req(&r, RTM_NEWLINK, 0);
+    r.u.i.ifi_index = (int)idx;
+    if (s->up) {
+        r.u.i.ifi_flags = IFF_UP;
+        r.u.i.ifi_change = IFF_UP;
+    }
+    if (s->master) {
+        unsigned m = if_nametoindex(s->master);
+        if (!m) return -ENODEV;
+        nl_attr(&r.n, sizeof r, IFLA_MASTER, &m, sizeof m);
+    }
+    if (s->netns_fd >= 0) nl_attr(&r.n, sizeof r, IFLA_NET_NS_FD, &s->netns_fd, sizeof s->netns_fd);
+    if (s->new_name) nl_attr(&r.n, sizeof r, IFLA_IFNAME, s->new_name, strlen(s->new_name) + 1);
+    if (s->mac) nl_attr(&r.n, sizeof r, IFLA_ADDRESS, s->mac, 6);
+    if (s->mtu > 0) nl_attr(&r.n, sizeof r, IFLA_MTU, &s->mtu, sizeof s->mtu);
+    return nl_talk(&r.n);
+}
+
+int berth_nl_addr_add(const char *name, const uint8_t addr[4], int prefix) {
+    unsigned idx = if_nametoindex(name);
+    if (!idx) return -ENODEV;
+    struct nl_req r;
+    memset(&r, 0, sizeof r);
+    r.n.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
+    r.n.nlmsg_type = RTM_NEWADDR;
+    r.n.nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+    r.u.a.ifa_family = AF_INET;
+    r.u.a.ifa_prefixlen = (unsigned char)prefix;
+    r.u.a.ifa_index = idx;
+    nl_attr(&r.n, sizeof r, IFA_LOCAL, addr, 4);
+    nl_attr(&r.n, sizeof r, IFA_ADDRESS, addr, 4);
+    if (prefix < 31) {
+        uint8_t bcast[4];
+        uint32_t a = ((uint32_t)addr[0] << 24) | ((uint32_t)addr[1] << 16) | ((uint32_t)addr[2] << 8) | addr[3];
+        uint32_t host = prefix == 0 ? 0xffffffffu : (0xffffffffu >> prefix);
+        uint32_t b = a | host;
+        bcast[0] = (uint8_t)(b >> 24);
+        bcast[1] = (uint8_t)(b >> 16);
+        bcast[2] = (uint8_t)(b >> 8);
+        bcast[3] = (uint8_t)b;
+        nl_attr(&r.n, sizeof r, IFA_BROADCAST, bcast, 4);
+    }
+    return nl_talk(&r.n);
+}
+
+int berth_nl_route_add_default(const uint8_t gateway[4], const char *dev) {
+    unsigned idx = if_nametoindex(dev);
+    if (!idx) return -ENODEV;
+    struct nl_req r;
+    memset(&r, 0, sizeof r);
+    r.n.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
+    r.n.nlmsg_type = RTM_NEWROUTE;
+    r.n.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+    r.u.r.rtm_family = AF_INET;
+    r.u.r.rtm_table = RT_TABLE_MAIN;
+    r.u.r.rtm_protocol = RTPROT_BOOT;
+    r.u.r.rtm_scope = RT_SCOPE_UNIVERSE;
+    r.u.r.rtm_type = RTN_UNICAST;
+    nl_attr(&r.n, sizeof r, RTA_GATEWAY, gateway, 4);
+    nl_attr(&r.n, sizeof r, RTA_OIF, &idx, sizeof idx);
+    return nl_talk(&r.n);
+}
+
+/// Records the failing step in `err` and returns `rc`.
+static int fail(char *err, size_t err_len, const char *step, int rc) {
+    if (err && err_len) snprintf(err, err_len, "%s: %s", step, strerror(-rc));
+    return rc;
+}
+
+int berth_net_attach_veth(const struct berth_veth_config *c, char *err, size_t err_len) {
+    int rc = berth_nl_veth_add(c->host_name, c->peer_name, c->mtu);
+    if (rc < 0) return fail(err, err_len, "create veth", rc);
+    struct berth_link_settings host = {.up = 1, .master = c->bridge, .netns_fd = -1};
+    if ((rc = berth_nl_link_set(c->host_name, &host)) < 0) goto undo_veth;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/net", (int)c->pid);
+    int target = open(path, O_RDONLY | O_CLOEXEC);
+    if (target < 0) {
+        rc = -errno;
+        goto undo_veth;
+    }
+    struct berth_link_settings move = {.netns_fd = target};
+    rc = berth_nl_link_set(c->peer_name, &move);
+    if (rc < 0) {
+        close(target);
+        goto undo_veth;
+    }
+    int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (self < 0 || setns(target, CLONE_NEWNET) < 0) {
+        rc = -errno;
+        close(target);
+        if (self >= 0) close(self);
+        // The peer is in the container now; the pair goes away with the container's namespace.
+        return fail(err, err_len, "enter the container's network namespace", rc);
+    }
+    close(target);
+    const char *step = "configure eth0";
+    struct berth_link_settings inside = {
+        .up = 1, .netns_fd = -1, .new_name = c->container_name, .mac = c->has_mac ? c->mac : NULL};
+    if ((rc = berth_nl_link_set(c->peer_name, &inside)) < 0) {
+        step = "rename and bring up the container's interface";
+    } else if ((rc = berth_nl_addr_add(c->container_name, c->address, c->prefix)) < 0) {
+        step = "add the container's address";
+    } else if (c->has_gateway && (rc = berth_nl_route_add_default(c->gateway, c->container_name)) < 0) {
+        step = "add the default route";
+    }
+    if (setns(self, CLONE_NEWNET) < 0 && rc == 0) {
+        rc = -errno;
+        step = "return to the shim's network namespace";
+    }
+    close(self);
+    return rc < 0 ? fail(err, err_len, step, rc) : 0;
+undo_veth:
+    berth_nl_link_del(c->host_name);
+    return fail(err, err_len, "wire the veth pair", rc);
+}
