@@ -117,10 +117,10 @@ public final class BridgeDriver: NetworkDriver {
         }
     }
 
-    /// Releases the address. The veth pair went away with the container's namespace; a host end left by a
-    /// failed start is deleted here.
+    /// Releases the address. The veth pair needs no deleting: the kernel removes it with the container's
+    /// network namespace (deleting it here would wait for an RCU grace period on the exit path), and the
+    /// shim deletes a pair it could not finish.
     public func deleteEndpoint(network: NetworkRecord, endpointID: String, address: String) {
-        _ = berth_nl_link_del("veth" + String(endpointID.prefix(11)))
         guard let a = IPv4Address(address) else { return }
         networks.withLock { all in
             guard var n = all[network.id] else { return }

@@ -667,6 +667,12 @@ __attribute__((noreturn)) static void berth_child(const struct berth_container_c
         berth_fail('5', "sethostname %s: %s", cfg->hostname, berth_strerror(errno));
     }
     if (cfg->loopback_up) berth_loopback_up();
+    for (int i = 0; i < cfg->n_interfaces; i++) {
+        char why[200];
+        if (berth_net_configure_inside(&cfg->interfaces[i], why, sizeof why) < 0) {
+            berth_fail('5', "network %s: %s", cfg->interfaces[i].name, why);
+        }
+    }
     for (int i = 0; i < cfg->n_rlimits; i++) berth_set_rlimit(&cfg->rlimits[i]);
 
     static struct berth_user user;

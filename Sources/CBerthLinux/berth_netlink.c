@@ -107,6 +107,10 @@ int berth_nl_bridge_add(const char *name, int mtu) {
 }
 
 int berth_nl_veth_add(const char *name, const char *peer, int mtu) {
+    return berth_nl_veth_add_into(name, peer, mtu, -1, NULL);
+}
+
+int berth_nl_veth_add_into(const char *name, const char *peer, int mtu, int peer_netns_fd, const uint8_t *peer_mac) {
     struct nl_req r;
     link_req(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
     nl_attr(&r.n, sizeof r, IFLA_IFNAME, name, strlen(name) + 1);
@@ -123,6 +127,8 @@ int berth_nl_veth_add(const char *name, const char *peer, int mtu) {
     r.n.nlmsg_len += sizeof(struct ifinfomsg);
     nl_attr(&r.n, sizeof r, IFLA_IFNAME, peer, strlen(peer) + 1);
     if (mtu > 0) nl_attr(&r.n, sizeof r, IFLA_MTU, &mtu, sizeof mtu);
+    if (peer_netns_fd >= 0) nl_attr(&r.n, sizeof r, IFLA_NET_NS_FD, &peer_netns_fd, sizeof peer_netns_fd);
+    if (peer_mac) nl_attr(&r.n, sizeof r, IFLA_ADDRESS, peer_mac, 6);
     nl_nest_end(&r.n, peer_info);
     nl_nest_end(&r.n, data);
     nl_nest_end(&r.n, info);
@@ -212,49 +218,30 @@ static int fail(char *err, size_t err_len, const char *step, int rc) {
 }
 
 int berth_net_attach_veth(const struct berth_veth_config *c, char *err, size_t err_len) {
-    int rc = berth_nl_veth_add(c->host_name, c->peer_name, c->mtu);
-    if (rc < 0) return fail(err, err_len, "create veth", rc);
-    struct berth_link_settings host = {.up = 1, .master = c->bridge, .netns_fd = -1};
-    if ((rc = berth_nl_link_set(c->host_name, &host)) < 0) goto undo_veth;
+    // The container end is made directly in the container's namespace under its final name: moving a
+    // link between namespaces waits for an RCU grace period (tens of milliseconds on a busy host).
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/ns/net", (int)c->pid);
     int target = open(path, O_RDONLY | O_CLOEXEC);
-    if (target < 0) {
-        rc = -errno;
-        goto undo_veth;
-    }
-    struct berth_link_settings move = {.netns_fd = target};
-    rc = berth_nl_link_set(c->peer_name, &move);
-    if (rc < 0) {
-        close(target);
-        goto undo_veth;
-    }
-    int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (self < 0 || setns(target, CLONE_NEWNET) < 0) {
-        rc = -errno;
-        close(target);
-        if (self >= 0) close(self);
-        // The peer is in the container now; the pair goes away with the container's namespace.
-        return fail(err, err_len, "enter the container's network namespace", rc);
-    }
+    if (target < 0) return fail(err, err_len, "open the container's network namespace", -errno);
+    int rc = berth_nl_veth_add_into(c->host_name, c->container_name, c->mtu, target, c->has_mac ? c->mac : NULL);
     close(target);
-    const char *step = "configure eth0";
-    struct berth_link_settings inside = {
-        .up = 1, .netns_fd = -1, .new_name = c->container_name, .mac = c->has_mac ? c->mac : NULL};
-    if ((rc = berth_nl_link_set(c->peer_name, &inside)) < 0) {
-        step = "rename and bring up the container's interface";
-    } else if ((rc = berth_nl_addr_add(c->container_name, c->address, c->prefix)) < 0) {
-        step = "add the container's address";
-    } else if (c->has_gateway && (rc = berth_nl_route_add_default(c->gateway, c->container_name)) < 0) {
-        step = "add the default route";
+    if (rc < 0) return fail(err, err_len, "create the veth pair", rc);
+    struct berth_link_settings host = {.up = 1, .master = c->bridge, .netns_fd = -1};
+    if ((rc = berth_nl_link_set(c->host_name, &host)) < 0) {
+        berth_nl_link_del(c->host_name);
+        return fail(err, err_len, "attach the veth to the bridge", rc);
     }
-    if (setns(self, CLONE_NEWNET) < 0 && rc == 0) {
-        rc = -errno;
-        step = "return to the shim's network namespace";
+    return 0;
+}
+
+int berth_net_configure_inside(const struct berth_net_inside *i, char *err, size_t err_len) {
+    struct berth_link_settings up = {.up = 1, .netns_fd = -1};
+    int rc = berth_nl_link_set(i->name, &up);
+    if (rc < 0) return fail(err, err_len, "bring up the interface", rc);
+    if ((rc = berth_nl_addr_add(i->name, i->address, i->prefix)) < 0) return fail(err, err_len, "add the address", rc);
+    if (i->has_gateway && (rc = berth_nl_route_add_default(i->gateway, i->name)) < 0) {
+        return fail(err, err_len, "add the default route", rc);
     }
-    close(self);
-    return rc < 0 ? fail(err, err_len, step, rc) : 0;
-undo_veth:
-    berth_nl_link_del(c->host_name);
-    return fail(err, err_len, "wire the veth pair", rc);
+    return 0;
 }

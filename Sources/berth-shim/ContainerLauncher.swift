@@ -183,6 +183,22 @@ struct ContainerLauncher {
         }
         cfg.rlimits = UnsafePointer(limits)
         cfg.n_rlimits = n
+        // The container's ends of its veth pairs: the shim makes them while the child waits, the child
+        // configures them inside (no namespace switching in the shim).
+        let inside = UnsafeMutablePointer<berth_net_inside>.allocate(capacity: max(1, spec.interfaces.count))
+        for (k, i) in spec.interfaces.enumerated() {
+            var c = berth_net_inside()
+            c.name = Self.cString(i.containerName)
+            if let a = Shim.ipv4(i.address) { c.address = a }
+            c.prefix = Int32(i.prefixLength)
+            if let g = Shim.ipv4(i.gateway) {
+                c.gateway = g
+                c.has_gateway = 1
+            }
+            inside[k] = c
+        }
+        cfg.interfaces = UnsafePointer(inside)
+        cfg.n_interfaces = Int32(spec.interfaces.count)
         cfg.stdin_fd = stdin
         cfg.stdout_fd = stdout
         cfg.stderr_fd = stderr

@@ -158,16 +158,13 @@ final class Shim {
 
     // MARK: - Network
 
-    /// Wires one veth interface into the container's network namespace (the child waits meanwhile).
+    /// Makes one veth pair from the bridge into the container's network namespace (the child waits
+    /// meanwhile, then configures its end).
     static func attach(_ i: ShimSpec.Interface, pid: Int32) throws(BerthError) {
         var c = berth_veth_config()
-        guard let address = ipv4(i.address) else { throw .invalidArgument("network: bad address \(i.address)") }
-        c.address = address
-        c.prefix = Int32(i.prefixLength)
-        if !i.gateway.isEmpty {
-            guard let gateway = ipv4(i.gateway) else { throw .invalidArgument("network: bad gateway \(i.gateway)") }
-            c.gateway = gateway
-            c.has_gateway = 1
+        guard ipv4(i.address) != nil else { throw .invalidArgument("network: bad address \(i.address)") }
+        if !i.gateway.isEmpty, ipv4(i.gateway) == nil {
+            throw .invalidArgument("network: bad gateway \(i.gateway)")
         }
         if !i.macAddress.isEmpty {
             let parts = i.macAddress.split(separator: ":").compactMap { UInt8($0, radix: 16) }

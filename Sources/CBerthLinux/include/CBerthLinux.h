@@ -82,6 +82,8 @@ struct berth_container_config {
     const char *const *readonly_paths;     // NULL-terminated; bind-mounted read-only onto themselves
     const char *hostname;                  // NULL keeps the current one (no new UTS namespace)
     int loopback_up;                       // bring `lo` up in the new network namespace
+    const struct berth_net_inside *interfaces;  // configured after `lo` (the shim made them meanwhile)
+    int n_interfaces;
     const char *const *argv;               // NULL-terminated, argv[0] is the command (path or name)
     const char *const *envp;               // NULL-terminated "K=V" strings; PATH from here is searched
     const char *cwd;                       // working directory inside the container, created if missing
@@ -134,31 +136,41 @@ struct berth_link_settings {
 
 int berth_nl_bridge_add(const char *name, int mtu);
 int berth_nl_veth_add(const char *name, const char *peer, int mtu);
+/// A veth pair whose peer is made in the namespace `peer_netns_fd` (-1: here) with MAC `peer_mac` (NULL: any).
+int berth_nl_veth_add_into(const char *name, const char *peer, int mtu, int peer_netns_fd, const uint8_t *peer_mac);
 int berth_nl_link_del(const char *name);
 int berth_nl_link_set(const char *name, const struct berth_link_settings *settings);
 int berth_nl_addr_add(const char *name, const uint8_t addr[4], int prefix);
 int berth_nl_route_add_default(const uint8_t gateway[4], const char *dev);
 
-/// A veth pair from a bridge into the network namespace of `pid`, configured inside as `container_name`.
+/// A veth pair from a bridge into the network namespace of `pid`, named `container_name` there.
 struct berth_veth_config {
     const char *bridge;          // host bridge the host end joins
     const char *host_name;       // host end (e.g. "veth1a2b3c4")
-    const char *peer_name;       // temporary name of the container end before it moves
+    const char *peer_name;       // unused (kept for the Swift side's layout)
     const char *container_name;  // its name inside ("eth0")
     pid_t pid;                   // a process in the target network namespace
     int mtu;
-    uint8_t address[4];
-    int prefix;
-    int has_gateway;
-    uint8_t gateway[4];
     int has_mac;
     uint8_t mac[6];
 };
 
-/// Creates, moves and configures the pair; on failure before the move the pair is deleted, after it the
-/// pair goes with the container's namespace. Switches network namespaces: single-threaded callers only
-/// (berth-shim). Returns 0 or -errno, with the failing step in `err`.
+/// Creates the pair with its container end already in the container's namespace and the host end on the
+/// bridge; the container's first process configures its end (berth_net_configure_inside). Returns 0 or
+/// -errno, with the failing step in `err`.
 int berth_net_attach_veth(const struct berth_veth_config *config, char *err, size_t err_len);
+
+/// An interface as the container's first process configures it, inside its namespace, before execve.
+struct berth_net_inside {
+    const char *name;
+    uint8_t address[4];
+    int prefix;
+    int has_gateway;
+    uint8_t gateway[4];
+};
+
+/// Brings the interface up, adds its address and the default route (in the caller's namespace).
+int berth_net_configure_inside(const struct berth_net_inside *inside, char *err, size_t err_len);
 
 // ---------------------------------------------------------------------------------------------------------
 // Spawning (used by the daemon: never Swift between fork and exec).
