@@ -28,6 +28,7 @@ return {
     bridge = {
       name = "berth0",                     -- interface of the default bridge network (made on first use)
     },
+    dns_upstream = "host",                 -- where user networks' resolver sends other names: "host" (resolv.conf) or { "IP", ... }
   },
 
   hooks = {

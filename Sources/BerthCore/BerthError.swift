@@ -49,6 +49,7 @@ public struct BerthError: Error, Sendable, CustomStringConvertible {
     public static func notFound(_ message: String) -> BerthError { BerthError(.notFound, message) }
     public static func invalidArgument(_ message: String) -> BerthError { BerthError(.invalidArgument, message) }
     public static func conflict(_ message: String) -> BerthError { BerthError(.conflict, message) }
+    public static func forbidden(_ message: String) -> BerthError { BerthError(.forbidden, message) }
     public static func invalidState(_ message: String) -> BerthError { BerthError(.invalidState, message) }
     public static func internalError(_ message: String) -> BerthError { BerthError(.internalError, message) }
 }

@@ -24,6 +24,8 @@ public final class Daemon: Sendable {
     let group: MultiThreadedEventLoopGroup
     let threadPool: NIOThreadPool
     let startedAt = Clock.nowNanos()
+    /// The resolver of user-defined networks.
+    let dns: DNSServer
     /// The Lua hook scripts (ARCHITECTURE §5).
     public let hooks: HookEngine
     /// What a SIGHUP reload may change.
@@ -50,9 +52,11 @@ public final class Daemon: Sendable {
         let store = try ImageStore(root: configuration.root, storage: storage)
         let launcher = ShimLauncher(
             shimPath: configuration.shimPath, group: group, threadPool: threadPool, logger: logger)
+        dns = DNSServer(
+            group: group, threadPool: threadPool, upstream: Self.dnsUpstream(configuration.engine), logger: logger)
         containers = ContainerService(
             configuration: configuration, images: store, storage: storage, networks: networks, launcher: launcher,
-            events: events, hooks: hooks, live: live, logger: logger)
+            events: events, hooks: hooks, live: live, dns: dns, logger: logger)
         images = ImageService(store: store, containers: containers, events: events, hooks: hooks)
     }
 
@@ -67,6 +71,10 @@ public final class Daemon: Sendable {
                     "scripts": "\(scripts.map(\.name).joined(separator: ","))",
                 ])
         }
+    }
+
+    static func dnsUpstream(_ e: EngineConfiguration) -> [IPv4Address] {
+        e.network.dnsUpstream.map { $0.compactMap { IPv4Address($0) } } ?? DNSServer.hostUpstream()
     }
 
     /// What hook scripts read as `berth.config`.
@@ -132,6 +140,7 @@ public final class Daemon: Sendable {
             engine.cgroupFavorDynmods = current.cgroupFavorDynmods
         }
         if let level = DaemonLog.level(named: engine.logLevel) { DaemonLog.currentLevel = level }
+        dns.setUpstream(Self.dnsUpstream(engine))
         live.update(engine)
     }
 
@@ -156,6 +165,7 @@ public final class Daemon: Sendable {
         try? await gracefulShutdown()
         logger.info("shutting down; containers keep running")
         for c in channels { try? await c.close() }
+        await dns.stopAll()
         await storage.shutdown()
         try? await group.shutdownGracefully()
         try? await threadPool.shutdownGracefully()

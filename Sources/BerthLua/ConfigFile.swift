@@ -180,7 +180,19 @@ public enum ConfigFile {
                         }
                     }
                 case "network":
-                    for (k, x) in try record(v, p, allowed: ["default", "bridge"]) {
+                    for (k, x) in try record(v, p, allowed: ["default", "bridge", "dns_upstream"]) {
+                        if k == "dns_upstream" {
+                            if case .string("host") = x {
+                                c.network.dnsUpstream = nil
+                                continue
+                            }
+                            let servers = try strings(x, p + [k])
+                            for (i, s) in servers.enumerated() where IPv4Address(s) == nil {
+                                throw fail(p + [k, "[\(i + 1)]"], "\"\(s)\" is not an IPv4 address")
+                            }
+                            c.network.dnsUpstream = servers
+                            continue
+                        }
                         if k == "default" {
                             c.network.defaultNetwork = try choice(
                                 try string(x, p + [k]), p + [k], among: choices.networks, what: "network")

@@ -73,3 +73,36 @@ import Testing
         #expect(AddressAllocator.mac(for: IPv4Address("172.17.0.2")!) == "02:42:ac:11:00:02")
     }
 }
+
+@Suite struct DNSMessageTests {
+    /// A query for `name` as a stub resolver sends it.
+    static func query(_ name: String, type: UInt16 = 1, id: UInt16 = 0x1234) -> [UInt8] {
+        var q: [UInt8] = [UInt8(id >> 8), UInt8(id & 0xff), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]
+        for label in name.split(separator: ".") { q += [UInt8(label.utf8.count)] + Array(label.utf8) }
+        q += [0, 0, UInt8(type), 0, 1]
+        return q
+    }
+
+    @Test func queriesParse() throws {
+        let q = try #require(DNSMessage.parseQuery(Self.query("Web1.local")))
+        #expect(q.id == 0x1234 && q.name == "web1.local" && q.type == DNSMessage.typeA && q.recursionDesired)
+        #expect(DNSMessage.parseQuery([1, 2, 3]) == nil)
+        var response = Self.query("x")
+        response[2] |= 0x80
+        #expect(DNSMessage.parseQuery(response) == nil, "a response is not a query")
+        #expect(DNSMessage.parseQuery(Array(Self.query("abc").dropLast(3))) == nil, "truncated")
+    }
+
+    @Test func answersCarryTheAddresses() throws {
+        let q = try #require(DNSMessage.parseQuery(Self.query("web")))
+        let a = DNSMessage.answer(q, addresses: [IPv4Address("172.18.0.2")!], code: .noError)
+        #expect(Array(a[0..<4]) == [0x12, 0x34, 0x85, 0x80])  // id, QR AA RD, RA NOERROR
+        #expect(Array(a[4..<12]) == [0, 1, 0, 1, 0, 0, 0, 0])
+        #expect(Array(a.suffix(16)) == [0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 0x02, 0x58, 0, 4, 172, 18, 0, 2])
+        let aaaa = try #require(DNSMessage.parseQuery(Self.query("web", type: 28)))
+        let none = DNSMessage.answer(aaaa, addresses: [IPv4Address("172.18.0.2")!], code: .noError)
+        #expect(none[7] == 0, "no A records in an AAAA answer")
+        let fail = DNSMessage.answer(q, addresses: [], code: .serverFailure)
+        #expect(fail[3] & 0x0F == 2 && fail[7] == 0)
+    }
+}

@@ -58,7 +58,10 @@ final class TestDaemon: @unchecked Sendable {
     /// /etc/berth/config.lua never leaks into tests.
     func writeConfig(_ fields: String = "") throws {
         let hooks = fields.contains("hooks =") ? "" : "hooks = { dir = \"\(hooksDir)\" },\n"
-        let network = fields.contains("network =") ? "" : "network = { bridge = { name = \"\(bridgeName)\" } },\n"
+        // Its own bridge, and no upstream DNS: tests never send queries to the host's resolver.
+        let network =
+            fields.contains("network =")
+            ? "" : "network = { bridge = { name = \"\(bridgeName)\" }, dns_upstream = {} },\n"
         try "return {\n\(hooks)\(network)\(fields)\n}\n".write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
@@ -139,6 +142,11 @@ final class TestDaemon: @unchecked Sendable {
                 if let id = c["Id"]?.stringValue {
                     _ = try? client.call("DELETE", "/containers/\(id)", query: [("force", "1")])
                 }
+            }
+        }
+        if let r = try? client.call("GET", "/networks"), let list = r.json?.arrayValue {
+            for n in list where !["bridge", "host", "none"].contains(n["Name"]?.stringValue ?? "") {
+                if let id = n["Id"]?.stringValue { _ = try? client.call("DELETE", "/networks/\(id)") }
             }
         }
         stop()

@@ -212,13 +212,11 @@ let sampleContainer: JSONValue = .object([
 
         try dir.write("e.lua", "return {\n  create = function(c)\n    while true do end\n  end,\n}")
         try await e.load(settings: dir.settings(timeout: 100), config: .object([]))
-        let start = Date()
         guard case .failed(_, let limit) = await e.run(.create, sampleContainer) else {
             Issue.record("expected the limit")
             return
         }
         #expect(limit == "e.lua:3: time limit exceeded")
-        #expect(Date().timeIntervalSince(start) < 5)
     }
 
     @Test func objectsAreReadOnly() async throws {

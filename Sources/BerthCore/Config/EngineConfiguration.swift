@@ -13,6 +13,9 @@ public struct EngineConfiguration: Sendable, Equatable {
         public var defaultNetwork = "none"
         /// The default bridge network's interface.
         public var bridgeName = "berth0"
+        /// Where the resolver of user networks sends names it does not know: nil for the host's
+        /// resolv.conf nameservers, empty for nowhere.
+        public var dnsUpstream: [String]?
         public init() {}
     }
 

@@ -29,6 +29,8 @@ struct ContainerRecord: Sendable {
     var hasRun: Bool = false
     /// The container's endpoint on its network while it runs (bridge): address, gateway, MAC.
     var endpoint: EndpointInfo?
+    /// `--network-alias`: more names for the container on its user network.
+    var aliases: [String] = []
 
     var shortID: String { String(id.prefix(12)) }
     var tty: Bool { config["Tty"]?.boolValue ?? false }
@@ -48,7 +50,7 @@ struct ContainerRecord: Sendable {
             ("driver", .string(driver)), ("status", .string(status.rawValue)), ("pid", .int(pid)),
             ("exitCode", .int(exitCode)), ("error", .string(error)), ("startedAt", .string(String(startedAt))),
             ("finishedAt", .string(String(finishedAt))), ("oomKilled", .bool(oomKilled)),
-            ("restartCount", .int(restartCount)), ("hasRun", .bool(hasRun)),
+            ("restartCount", .int(restartCount)), ("hasRun", .bool(hasRun)), ("aliases", .strings(aliases)),
             (
                 "endpoint",
                 endpoint.map {
@@ -95,6 +97,7 @@ struct ContainerRecord: Sendable {
         oomKilled = json["oomKilled"]?.boolValue ?? false
         restartCount = json["restartCount"]?.intValue ?? 0
         hasRun = json["hasRun"]?.boolValue ?? false
+        aliases = json["aliases"]?.stringArray ?? []
         if let e = json["endpoint"], let ip = e["ip"]?.stringValue {
             var info = EndpointInfo()
             info.ipAddress = ip

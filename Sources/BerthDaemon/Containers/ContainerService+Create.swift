@@ -32,6 +32,8 @@ extension ContainerService {
         var record = ContainerRecord(
             id: id, name: name, created: Clock.nowNanos(), path: path, args: Array(command.dropFirst()), config: config,
             hostConfig: hostConfig, imageID: image.id, driver: storage.name)
+        let mode = hostConfig["NetworkMode"]?.stringValue ?? ""
+        record.aliases = body["NetworkingConfig"]?["EndpointsConfig"]?[mode]?["Aliases"]?.stringArray ?? []
         // The create hooks see the effective container before anything exists, and may change or refuse it.
         if hooks.handles(.create) {
             let outcome = await hooks.run(.create, hookObject(record, event: .create))
@@ -199,6 +201,7 @@ extension ContainerService {
         case "", "default":
             h["NetworkMode"] = .string(live.defaultNetwork)
         case _ where networks[mode] != nil: break
+        case _ where findNetwork(mode) != nil: break
         default:
             if mode.hasPrefix("container:") { throw .invalidArgument("network mode \(mode) is not supported yet") }
             throw .notFound("network \(mode) not found")
@@ -234,7 +237,9 @@ extension ContainerService {
     /// `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf` for the container, bind-mounted by the shim.
     /// hostname, hosts and resolv.conf; `address` is the container's own address on its network (hosts maps
     /// the hostname to it, as Docker's does), else 127.0.1.1.
-    func writeEtcFiles(_ record: ContainerRecord, address: String? = nil) throws(BerthError) {
+    func writeEtcFiles(_ record: ContainerRecord, address: String? = nil, nameserver: String? = nil)
+        throws(BerthError)
+    {
         let dir = recordDir(record.id)
         let hostname = record.config["Hostname"]?.stringValue ?? record.shortID
         let host = sandboxMode(record.networkMode) == .host
@@ -252,8 +257,10 @@ extension ContainerService {
             if parts.count == 2 { hosts += "\(parts[1])\t\(parts[0])\n" }
         }
         try FileSystem.writeFileAtomic(dir + "/hosts", hosts, durable: false)
+        // On a user network the network's own resolver answers (names of its containers, then upstream).
+        let dns = record.hostConfig["Dns"]?.stringArray ?? []
         let resolv = Self.resolvConf(
-            host: host, dns: record.hostConfig["Dns"]?.stringArray ?? [],
+            host: host, dns: dns.isEmpty ? nameserver.map { [$0] } ?? [] : dns,
             search: record.hostConfig["DnsSearch"]?.stringArray ?? [])
         try FileSystem.writeFileAtomic(dir + "/resolv.conf", resolv, durable: false)
     }

@@ -4,78 +4,350 @@ import BerthOS
 import Glibc
 
 extension ContainerService {
-    /// The default bridge network's record: loaded from `<root>/networks/bridge.json`, or made on first need
-    /// with a subnet that overlaps no host route, host address or other network, and its bridge set up.
+    var bridgeDriver: BridgeDriver? { networks["bridge"] as? BridgeDriver }
+    var networksDir: String { "\(configuration.root)/networks" }
+
+    /// Loads the bridge networks' records (`<root>/networks/<id>.json`).
+    func loadNetworks() {
+        for name in (try? FileSystem.list(networksDir)) ?? [] where name.hasSuffix(".json") {
+            guard let bytes = try? FileSystem.readFile("\(networksDir)/\(name)"),
+                let json = try? JSONValue.parse(bytes: bytes), let id = json["id"]?.stringValue,
+                let netName = json["name"]?.stringValue
+            else { continue }
+            networkRecords[id] = NetworkRecord(
+                id: id, name: netName, driver: json["driver"]?.stringValue ?? "bridge",
+                created: json["created"]?.stringValue ?? "", labels: json["labels"]?.stringMap ?? [:],
+                options: json["options"]?.stringMap ?? [:], isInternal: json["internal"]?.boolValue ?? false)
+        }
+    }
+
+    func saveNetwork(_ r: NetworkRecord) throws(BerthError) {
+        try FileSystem.createDirectory(networksDir, mode: 0o700)
+        let json: JSONValue = .object([
+            ("id", .string(r.id)), ("name", .string(r.name)), ("driver", .string(r.driver)),
+            ("created", .string(r.created)), ("labels", .map(r.labels)), ("options", .map(r.options)),
+            ("internal", .bool(r.isInternal)),
+        ])
+        try FileSystem.writeFileAtomic("\(networksDir)/\(r.id).json", json.serialized, mode: 0o600)
+    }
+
+    /// A bridge network by ID, unique ID prefix or name.
+    func findNetwork(_ ref: String) -> NetworkRecord? {
+        if let r = networkRecords[ref] { return r }
+        if let r = networkRecords.values.first(where: { $0.name == ref }) { return r }
+        let matches = networkRecords.values.filter { $0.id.hasPrefix(ref) }
+        return !ref.isEmpty && matches.count == 1 ? matches[0] : nil
+    }
+
+    /// Subnets a new network must not overlap: host routes and addresses, and every bridge network.
+    func usedSubnets() -> [IPv4Subnet] {
+        HostNetwork.routes() + HostNetwork.addresses()
+            + networkRecords.values.compactMap { $0.options["subnet"].flatMap { IPv4Subnet($0) } }
+    }
+
+    /// The default `bridge` network, made on first need with a free subnet and set up in the kernel.
     func bridgeNetwork() async throws(BerthError) -> NetworkRecord {
-        guard let driver = networks["bridge"] as? BridgeDriver else {
-            throw .notFound("network bridge not found")
+        guard bridgeDriver != nil else { throw .notFound("network bridge not found") }
+        if let r = networkRecords.values.first(where: { $0.name == "bridge" }) {
+            try await ensureUp(r)
+            return r
         }
-        if let ready = bridgeRecord { return ready }
-        let path = "\(configuration.root)/networks/bridge.json"
-        var record: NetworkRecord
-        guard let bytes = try? FileSystem.readFile(path), let json = try? JSONValue.parse(bytes: bytes),
-            let id = json["id"]?.stringValue
-        else {
-            // One choice at a time on this host, so two daemons never take the same block.
-            let lock = open("/run/berth-ipam.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-            if lock >= 0 { flock(lock, LOCK_EX) }
-            defer { if lock >= 0 { close(lock) } }
-            let used = HostNetwork.routes() + HostNetwork.addresses()
-            guard let subnet = SubnetAllocator().allocate(avoiding: used) else {
-                throw .invalidState("could not find a free subnet for the default bridge in the address pools")
+        return try await makeNetwork(
+            name: "bridge", subnet: nil, gateway: nil, bridgeName: configuration.engine.network.bridgeName,
+            isInternal: false, labels: [:])
+    }
+
+    /// Sets a network's bridge up once per daemon run (idempotent in the driver).
+    func ensureUp(_ r: NetworkRecord) async throws(BerthError) {
+        guard !networksUp.contains(r.id), let driver = bridgeDriver else { return }
+        try await driver.createNetwork(r)
+        networksUp.insert(r.id)
+        await startResolver(r)
+    }
+
+    /// User networks get the resolver on their gateway (the default bridge does not, as in Docker).
+    func startResolver(_ r: NetworkRecord) async {
+        guard r.name != "bridge", let gateway = r.options["gateway"].flatMap({ IPv4Address($0) }) else { return }
+        do { try await dns.start(network: r.id, address: gateway) } catch {
+            logger.warning(
+                "network resolver not started; containers resolve no names on it",
+                metadata: ["network": "\(r.name)", LogKey.error: "\(error.message)"])
+        }
+    }
+
+    /// Makes a bridge network: checks or chooses its subnet (one choice at a time on this host, so two
+    /// daemons never take the same block), creates the bridge, records it.
+    func makeNetwork(
+        name: String, subnet requested: IPv4Subnet?, gateway: IPv4Address?, bridgeName: String?, isInternal: Bool,
+        labels: [String: String]
+    ) async throws(BerthError) -> NetworkRecord {
+        guard let driver = bridgeDriver else { throw .notFound("network driver bridge not found") }
+        let lock = open("/run/berth-ipam.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        if lock >= 0 { flock(lock, LOCK_EX) }
+        defer { if lock >= 0 { close(lock) } }
+        let used = usedSubnets()
+        let subnet: IPv4Subnet
+        if let requested {
+            if let other = used.first(where: { $0.overlaps(requested) }) {
+                throw .forbidden("invalid pool request: Pool overlaps with other one on this address space (\(other))")
             }
-            record = NetworkRecord(
-                id: Identifier.random(), name: "bridge", driver: "bridge", created: Clock.rfc3339Nano(Clock.nowNanos()),
-                options: [
-                    "bridge": configuration.engine.network.bridgeName, "subnet": subnet.description,
-                    "gateway": (subnet.host(1) ?? subnet.network).description, "mtu": "1500",
-                ])
-            try await driver.createNetwork(record)
-            try FileSystem.createDirectory("\(configuration.root)/networks", mode: 0o700)
-            let json: JSONValue = .object([
-                ("id", .string(record.id)), ("name", .string(record.name)), ("driver", .string(record.driver)),
-                ("created", .string(record.created)), ("options", .map(record.options)),
-            ])
-            try FileSystem.writeFileAtomic(path, json.serialized, mode: 0o600)
-            bridgeRecord = record
-            return record
+            subnet = requested
+        } else {
+            guard let free = SubnetAllocator().allocate(avoiding: used) else {
+                throw .forbidden(
+                    "could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network"
+                )
+            }
+            subnet = free
         }
-        record = NetworkRecord(
-            id: id, name: "bridge", driver: "bridge", created: json["created"]?.stringValue ?? "",
-            options: json["options"]?.stringMap ?? [:])
+        let gw = gateway ?? subnet.host(1) ?? subnet.network
+        guard subnet.contains(gw), gw != subnet.network, gw != subnet.last else {
+            throw .invalidArgument("no matching subnet for gateway \(gw)")
+        }
+        let id = Identifier.random()
+        let bridge = bridgeName ?? "br-" + id.prefix(12)
+        if networkRecords.values.contains(where: { $0.options["bridge"] == bridge }) || HostNetwork.linkExists(bridge),
+            name != "bridge"
+        {
+            throw .conflict("bridge interface \(bridge) already exists")
+        }
+        let record = NetworkRecord(
+            id: id, name: name, driver: "bridge", created: Clock.rfc3339Nano(Clock.nowNanos()), labels: labels,
+            options: ["bridge": bridge, "subnet": subnet.description, "gateway": gw.description, "mtu": "1500"],
+            isInternal: isInternal)
         try await driver.createNetwork(record)
-        bridgeRecord = record
+        do { try saveNetwork(record) } catch {
+            try? await driver.deleteNetwork(record)
+            throw error
+        }
+        networkRecords[id] = record
+        networksUp.insert(id)
+        await startResolver(record)
         return record
+    }
+
+    /// The bridge network a container's NetworkMode names, nil for none, host and container modes.
+    func bridgeNetwork(for mode: String) async throws(BerthError) -> NetworkRecord? {
+        if mode == "bridge" { return try await bridgeNetwork() }
+        guard let r = findNetwork(mode), r.driver == "bridge" else { return nil }
+        try await ensureUp(r)
+        return r
     }
 
     /// Reserves the container's address on its network and describes the interface the shim wires in.
     func attachNetwork(_ record: inout ContainerRecord, spec: inout ShimSpec) async throws(BerthError) {
-        guard record.networkMode == "bridge", let driver = networks["bridge"] as? BridgeDriver else { return }
-        let network = try await bridgeNetwork()
+        guard let driver = bridgeDriver, let network = try await bridgeNetwork(for: record.networkMode) else {
+            return
+        }
         let endpoint = try await driver.createEndpoint(network: network, endpointID: record.id)
         if let interface = endpoint.interface { spec.interfaces = [interface] }
         record.endpoint = endpoint
-        do { try writeEtcFiles(record, address: endpoint.ipAddress) } catch {
+        let user = network.name != "bridge"
+        if user, let address = IPv4Address(endpoint.ipAddress) {
+            let hostname = record.config["Hostname"]?.stringValue ?? ""
+            dns.add(
+                network: network.id, containerID: record.id,
+                names: [record.name, record.shortID, hostname] + record.aliases,
+                address: address)
+        }
+        do {
+            try writeEtcFiles(
+                record, address: endpoint.ipAddress, nameserver: user ? network.options["gateway"] : nil)
+        } catch {
+            dns.remove(network: network.id, containerID: record.id)
             driver.deleteEndpoint(network: network, endpointID: record.id, address: endpoint.ipAddress)
             record.endpoint = nil
             throw error
         }
     }
 
-    /// Releases the container's address (the veth pair went with its network namespace).
+    /// Releases the container's address (the veth pair goes with its network namespace).
     func detachNetwork(_ record: inout ContainerRecord) {
         guard let endpoint = record.endpoint else { return }
         record.endpoint = nil
-        if let driver = networks["bridge"] as? BridgeDriver, let network = bridgeRecord {
+        let mode = record.networkMode
+        let network = mode == "bridge" ? networkRecords.values.first { $0.name == "bridge" } : findNetwork(mode)
+        if let driver = bridgeDriver, let network {
             driver.deleteEndpoint(network: network, endpointID: record.id, address: endpoint.ipAddress)
+            dns.remove(network: network.id, containerID: record.id)
         }
     }
 
-    /// After a restart: sets the bridge up again and takes back the addresses of running containers.
+    /// After a restart: sets up the networks of running containers again and takes back their addresses.
     func restoreNetworks() async {
-        let running = records.values.filter { $0.isRunning && $0.endpoint != nil }
-        guard !running.isEmpty, let driver = networks["bridge"] as? BridgeDriver else { return }
-        guard let network = try? await bridgeNetwork() else { return }
-        for r in running { driver.restoreEndpoint(network: network, address: r.endpoint?.ipAddress ?? "") }
+        guard let driver = bridgeDriver else { return }
+        for r in records.values where r.isRunning {
+            guard let endpoint = r.endpoint, let network = try? await bridgeNetwork(for: r.networkMode) else {
+                continue
+            }
+            driver.restoreEndpoint(network: network, address: endpoint.ipAddress)
+            if network.name != "bridge", let address = IPv4Address(endpoint.ipAddress) {
+                dns.add(
+                    network: network.id, containerID: r.id,
+                    names: [r.name, r.shortID, r.config["Hostname"]?.stringValue ?? ""] + r.aliases, address: address)
+            }
+        }
+    }
+
+    // MARK: - The networks API
+
+    /// Containers with an endpoint on `network` (running ones).
+    func endpoints(on network: NetworkRecord) -> [ContainerRecord] {
+        records.values.filter { r in
+            guard r.endpoint != nil else { return false }
+            let mode = r.networkMode
+            return mode == network.id || mode == network.name || (network.name == "bridge" && mode == "default")
+        }
+    }
+
+    static let builtinNetworks = ["bridge", "host", "none"]
+
+    /// `GET /networks/{id}` and the rows of `GET /networks`.
+    func networkJSON(_ r: NetworkRecord, verbose: Bool) -> JSONValue {
+        var containers: [(String, JSONValue)] = []
+        if verbose {
+            for c in endpoints(on: r) {
+                guard let e = c.endpoint else { continue }
+                containers.append(
+                    (
+                        c.id,
+                        .object([
+                            ("Name", .string(c.name)), ("EndpointID", .string(c.id)),
+                            ("MacAddress", .string(e.macAddress)),
+                            ("IPv4Address", .string("\(e.ipAddress)/\(e.prefixLength)")), ("IPv6Address", .string("")),
+                        ])
+                    ))
+            }
+        }
+        var options: [(String, JSONValue)] = []
+        if let bridge = r.options["bridge"] { options.append(("com.docker.network.bridge.name", .string(bridge))) }
+        let ipam: JSONValue =
+            r.options["subnet"].map { subnet in
+                .array([.object([("Subnet", .string(subnet)), ("Gateway", .string(r.options["gateway"] ?? ""))])])
+            } ?? .array([])
+        return .object([
+            ("Name", .string(r.name)), ("Id", .string(r.id)), ("Created", .string(r.created)),
+            ("Scope", .string("local")), ("Driver", .string(r.driver)), ("EnableIPv4", .bool(true)),
+            ("EnableIPv6", .bool(false)),
+            ("IPAM", .object([("Driver", .string("default")), ("Options", .null), ("Config", ipam)])),
+            ("Internal", .bool(r.isInternal)), ("Attachable", .bool(false)), ("Ingress", .bool(false)),
+            ("ConfigFrom", .object([("Network", .string(""))])), ("ConfigOnly", .bool(false)),
+            ("Containers", .object(containers)), ("Options", .object(options)), ("Labels", .map(r.labels)),
+        ])
+    }
+
+    /// host and none, which have no record (and `bridge` before its first use).
+    func builtinRecord(_ name: String) -> NetworkRecord? {
+        guard networks[name] != nil, name != "bridge" || !networkRecords.values.contains(where: { $0.name == name })
+        else { return nil }
+        return NetworkRecord(id: name, name: name, driver: name == "bridge" ? "bridge" : name, created: startedText)
+    }
+
+    func listNetworks(filters: [String: [String]]) async throws(BerthError) -> JSONValue {
+        for key in filters.keys where !["name", "id", "driver", "label", "type", "scope", "dangling"].contains(key) {
+            throw .invalidArgument("invalid filter '\(key)'")
+        }
+        if bridgeDriver != nil { _ = try? await bridgeNetwork() }
+        var all = Array(networkRecords.values)
+        for name in ["host", "none"] { if let r = builtinRecord(name) { all.append(r) } }
+        let rows = all.filter { r in
+            if let names = filters["name"], !names.contains(where: { r.name.contains($0) }) { return false }
+            if let ids = filters["id"], !ids.contains(where: { r.id.hasPrefix($0) }) { return false }
+            if let drivers = filters["driver"], !drivers.contains(r.driver) { return false }
+            if let types = filters["type"] {
+                let builtin = Self.builtinNetworks.contains(r.name)
+                if !types.contains(builtin ? "builtin" : "custom") { return false }
+            }
+            for label in filters["label"] ?? [] {
+                let kv = label.split(separator: "=", maxSplits: 1).map(String.init)
+                if kv.count == 2 ? r.labels[kv[0]] != kv[1] : r.labels[kv[0]] == nil { return false }
+            }
+            if let dangling = filters["dangling"], dangling.contains("true") || dangling.contains("1") {
+                if Self.builtinNetworks.contains(r.name) || !endpoints(on: r).isEmpty { return false }
+            }
+            return true
+        }
+        return .array(rows.sorted { $0.name < $1.name }.map { networkJSON($0, verbose: false) })
+    }
+
+    func inspectNetwork(_ ref: String) async throws(BerthError) -> JSONValue {
+        if ref == "bridge" { _ = try? await bridgeNetwork() }
+        if let r = findNetwork(ref) ?? builtinRecord(ref) { return networkJSON(r, verbose: true) }
+        throw .notFound("network \(ref) not found")
+    }
+
+    /// `POST /networks/create`.
+    func createNetwork(_ body: JSONValue) async throws(BerthError) -> (String, String) {
+        guard let name = body["Name"]?.stringValue, !name.isEmpty else {
+            throw .invalidArgument("network name must not be empty")
+        }
+        guard Identifier.isValidName(name) || name.count == 1 && name.allSatisfy({ $0.isLetter || $0.isNumber })
+        else { throw .invalidArgument("invalid network name \"\(name)\"") }
+        if Self.builtinNetworks.contains(name) {
+            throw .forbidden("\(name) is a pre-defined network and cannot be created")
+        }
+        if findNetwork(name)?.name == name { throw .conflict("network with name \(name) already exists") }
+        let driver = body["Driver"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? "bridge"
+        guard driver == "bridge" else {
+            if networks[driver] != nil { throw .forbidden("only one instance of \"\(driver)\" network is allowed") }
+            throw .notFound("plugin \"\(driver)\" not found")
+        }
+        let configs = body["IPAM"]?["Config"]?.arrayValue ?? []
+        if configs.count > 1 { throw .invalidArgument("only one IPv4 subnet per network is supported") }
+        var subnet: IPv4Subnet?
+        var gateway: IPv4Address?
+        if let c = configs.first {
+            if let s = c["Subnet"]?.stringValue, !s.isEmpty {
+                guard let parsed = IPv4Subnet(s, strict: true), parsed.prefixLength <= 30 else {
+                    throw .invalidArgument("invalid subnet \(s): expected an IPv4 network such as 10.1.0.0/24")
+                }
+                subnet = parsed
+            }
+            if let g = c["Gateway"]?.stringValue, !g.isEmpty {
+                guard let parsed = IPv4Address(g) else { throw .invalidArgument("invalid gateway address \(g)") }
+                guard subnet != nil else { throw .invalidArgument("a gateway needs a subnet (--subnet)") }
+                gateway = parsed
+            }
+        }
+        let bridgeName = body["Options"]?["com.docker.network.bridge.name"]?.stringValue
+        let record = try await makeNetwork(
+            name: name, subnet: subnet, gateway: gateway, bridgeName: bridgeName,
+            isInternal: body["Internal"]?.boolValue ?? false, labels: body["Labels"]?.stringMap ?? [:])
+        events.publish(type: "network", action: "create", id: record.id, attributes: ["name": name, "type": "bridge"])
+        return (record.id, "")
+    }
+
+    /// `DELETE /networks/{id}`: refused for the built-in networks and while containers are attached.
+    func removeNetwork(_ ref: String) async throws(BerthError) {
+        if Self.builtinNetworks.contains(ref) || builtinRecord(ref) != nil
+            || findNetwork(ref).map({ Self.builtinNetworks.contains($0.name) }) == true
+        {
+            throw .forbidden("\(findNetwork(ref)?.name ?? ref) is a pre-defined network and cannot be removed")
+        }
+        guard let r = findNetwork(ref) else { throw .notFound("network \(ref) not found") }
+        let attached = endpoints(on: r)
+        if !attached.isEmpty {
+            throw .forbidden(
+                "error while removing network: network \(r.name) id \(r.id) has active endpoints (\(attached.map(\.name).sorted().joined(separator: ", ")))"
+            )
+        }
+        await dns.stop(network: r.id)
+        try await bridgeDriver?.deleteNetwork(r)
+        unlink("\(networksDir)/\(r.id).json")
+        networkRecords[r.id] = nil
+        networksUp.remove(r.id)
+        events.publish(type: "network", action: "destroy", id: r.id, attributes: ["name": r.name, "type": r.driver])
+    }
+
+    /// `POST /networks/prune`: user networks no container refers to.
+    func pruneNetworks() async -> [String] {
+        var deleted: [String] = []
+        for r in networkRecords.values.sorted(by: { $0.name < $1.name })
+        where !Self.builtinNetworks.contains(r.name)
+            && !records.values.contains(where: { $0.networkMode == r.name || $0.networkMode == r.id })
+        {
+            if (try? await removeNetwork(r.id)) != nil { deleted.append(r.name) }
+        }
+        return deleted
     }
 }

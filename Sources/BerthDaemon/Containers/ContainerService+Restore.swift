@@ -8,6 +8,7 @@ extension ContainerService {
     /// After a start or a crash: loads every record, adopts live shims, marks containers whose shim is gone as
     /// exited with their recorded status, and finishes or undoes half-done work.
     func restore() async {
+        loadNetworks()
         let names = (try? FileSystem.list(configuration.containersDir)) ?? []
         for id in names {
             let dir = recordDir(id)

@@ -35,7 +35,7 @@ extension ContainerService {
         if hostConfig["PidsLimit"] == nil { hostConfig["PidsLimit"] = .null }
         let network = r.networkMode
         let ep = r.endpoint
-        let networkID = network == "bridge" ? (bridgeRecord?.id ?? network) : network
+        let networkID = findNetwork(network)?.id ?? network
         return .object([
             ("Id", .string(r.id)),
             ("Created", .string(Clock.rfc3339Nano(r.created))),

@@ -31,22 +31,27 @@ actor ContainerService {
     let events: EventBus
     let hooks: HookEngine
     let live: LiveSettings
+    let dns: DNSServer
     let logger: Logger
     var records: [String: ContainerRecord] = [:]
     /// Names taken by creates in progress (a create awaits hooks and storage before its record exists).
     var reservedNames: Set<String> = []
-    /// The default bridge network once it is set up (see `bridgeNetwork`).
-    var bridgeRecord: NetworkRecord?
+    /// Bridge networks (the default `bridge` and user networks) by ID, and those set up in this run.
+    var networkRecords: [String: NetworkRecord] = [:]
+    var networksUp: Set<String> = []
+    /// When this daemon started: the creation time shown for the built-in host and none networks.
+    let startedText = Clock.rfc3339Nano(Clock.nowNanos())
     var runtimes: [String: Runtime] = [:]
     var waiters: [String: [Waiter]] = [:]
 
     init(
         configuration: DaemonConfiguration, images: ImageStore, storage: any StorageDriver,
         networks: [String: any NetworkDriver], launcher: ShimLauncher, events: EventBus, hooks: HookEngine,
-        live: LiveSettings, logger: Logger
+        live: LiveSettings, dns: DNSServer, logger: Logger
     ) {
         self.hooks = hooks
         self.live = live
+        self.dns = dns
         self.configuration = configuration
         self.images = images
         self.storage = storage

@@ -8,6 +8,7 @@ enum Routes {
             SystemRoutes.register(&t, daemon)
             ContainerRoutes.register(&t, daemon)
             ImageRoutes.register(&t, daemon)
+            NetworkRoutes.register(&t, daemon)
         }
     }
 
