@@ -25,6 +25,7 @@ let package = Package(
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
+        .systemLibrary(name: "CNftables", pkgConfig: "libnftables", providers: [.apt(["libnftables-dev"])]),
         // Syscall wrappers (EINTR retry, errno -> BerthError), files, fds. No Foundation (used by the shim).
         .target(name: "BerthOS", dependencies: ["BerthCore", "CBerthLinux"]),
         .target(name: "BerthArchive", dependencies: ["BerthCore", "BerthOS", "CArchive", "CBerthLinux"]),
@@ -32,7 +33,7 @@ let package = Package(
         .target(name: "BerthStorageOverlay", dependencies: ["BerthCore", "BerthOS", "BerthArchive", "CBerthLinux"]),
         .target(name: "BerthStorageVFS", dependencies: ["BerthCore", "BerthOS", "BerthArchive"]),
         .target(name: "BerthNetworkBasic", dependencies: ["BerthCore"]),
-        .target(name: "BerthNetworkBridge", dependencies: ["BerthCore", "BerthOS", "CBerthLinux"]),
+        .target(name: "BerthNetworkBridge", dependencies: ["BerthCore", "BerthOS", "CBerthLinux", "CNftables"]),
         .target(name: "BerthImage", dependencies: ["BerthCore", "BerthOS", "BerthArchive"]),
         // Lua 5.4: the sandboxed VM, config.lua, and the hook engine (ARCHITECTURE §5).
         .target(

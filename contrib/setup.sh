@@ -13,7 +13,7 @@ case "$mode" in demo|test) ;; *) echo "usage: $0 demo|test" >&2; exit 2 ;; esac
 
 # C libraries from Debian, busybox-static for the base image, iproute2/bsdutils for tests, python3 for the
 # tests' tar fixtures and the API trace tool.
-packages=(pkg-config libarchive-dev libseccomp-dev liblua5.4-dev libcurl4-openssl-dev busybox-static
+packages=(pkg-config libarchive-dev libseccomp-dev liblua5.4-dev libcurl4-openssl-dev libnftables-dev nftables busybox-static
           iproute2 bsdutils python3 tar ca-certificates)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

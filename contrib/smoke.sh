@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The real docker CLI against berthd: starts a daemon on a temporary root, imports busybox:latest, runs
-# ../shared/tools/docker-cli-smoke.sh for the groups Berth implements, stops the daemon, removes the root.
+# ../shared/tools/docker-cli-smoke.sh for the groups Berth implements (core, network), stops the daemon, removes the root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 smoke=../shared/tools/docker-cli-smoke.sh
@@ -10,12 +10,16 @@ fi
 [ -x "$smoke" ] || [ -f "$smoke" ] || { echo "$smoke not found" >&2; exit 1; }
 bin=$(swift build --show-bin-path)
 root=$(mktemp -d /var/tmp/berth-smoke.XXXXXX)
-printf 'return {}\n' >"$root/config.lua"   # the built-in defaults, whatever /etc/berth/config.lua says
+# The built-in defaults (whatever /etc/berth/config.lua says), with a bridge and nftables table of its own.
+tag=$(basename "$root" | tail -c 7 | tr -cd 'a-zA-Z0-9')
+printf 'return { network = { bridge = { name = "bs%s" }, nft_table = "bs_%s", dns_upstream = {} } }\n' "$tag" "$tag" >"$root/config.lua"
 "$bin/berthd" --config "$root/config.lua" --root "$root/lib" --exec-root "$root/run" >"$root/berthd.log" 2>&1 &
 daemon=$!
 cleanup() {
   DOCKER_HOST=unix://$root/run/berth.sock docker rm -f $(DOCKER_HOST=unix://$root/run/berth.sock docker ps -aq) >/dev/null 2>&1 || true
   kill -TERM $daemon 2>/dev/null; wait $daemon 2>/dev/null || true
+  ip link del "bs$tag" 2>/dev/null || true
+  nft delete table ip "bs_$tag" 2>/dev/null || true
   rm -rf "$root"
 }
 trap cleanup EXIT
@@ -23,4 +27,4 @@ export DOCKER_HOST=unix://$root/run/berth.sock
 for _ in $(seq 100); do docker version >/dev/null 2>&1 && break; sleep 0.1; done
 contrib/mkimage-busybox.sh "$root/busybox.tar" >/dev/null
 docker import -c 'CMD ["sh"]' "$root/busybox.tar" busybox:latest >/dev/null
-bash "$smoke" ${SMOKE_GROUPS:-core}
+bash "$smoke" ${SMOKE_GROUPS:-core network}

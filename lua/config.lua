@@ -24,10 +24,11 @@ return {
   },
 
   network = {
-    default = "none",                      -- network of containers that name none: "none", "host" or "bridge"
+    default = "bridge",                    -- network of containers that name none: "bridge", "none" or "host"
     bridge = {
       name = "berth0",                     -- interface of the default bridge network (made on first use)
     },
+    nft_table = "berth",                   -- nftables table (family ip) that holds Berth's rules
     dns_upstream = "host",                 -- where user networks' resolver sends other names: "host" (resolv.conf) or { "IP", ... }
   },
 

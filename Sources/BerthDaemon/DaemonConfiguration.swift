@@ -10,7 +10,7 @@ public struct DaemonConfiguration: Sendable {
     public var execRoot = "/run/berth"
     public var hosts: [String] = []
     public var storageDriver = "overlay"
-    public var defaultNetwork = "none"
+    public var defaultNetwork = "bridge"
     public var logLevel = "info"
     /// The `berth-shim` executable (next to `berthd` by default).
     public var shimPath = ""

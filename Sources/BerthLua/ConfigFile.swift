@@ -180,7 +180,14 @@ public enum ConfigFile {
                         }
                     }
                 case "network":
-                    for (k, x) in try record(v, p, allowed: ["default", "bridge", "dns_upstream"]) {
+                    for (k, x) in try record(v, p, allowed: ["default", "bridge", "dns_upstream", "nft_table"]) {
+                        if k == "nft_table" {
+                            let t = try string(x, p + [k])
+                            guard !t.isEmpty, t.count <= 32, t.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" })
+                            else { throw fail(p + [k], "\"\(t)\" is not a valid table name (letters, digits, _)") }
+                            c.network.nftTable = t
+                            continue
+                        }
                         if k == "dns_upstream" {
                             if case .string("host") = x {
                                 c.network.dnsUpstream = nil

@@ -51,6 +51,10 @@ public final class BridgeDriver: NetworkDriver {
             _ = berth_nl_link_del(bridge)
             throw Syscall.error("add \(gateway)/\(subnet.prefixLength) to \(bridge)", errno: -rc)
         }
+        // Published ports answer on the host's loopback: packets from 127.0.0.1 may leave through the bridge
+        // (and are masqueraded there). Networks that reach out need forwarding.
+        _ = try? FileSystem.writeFile("/proc/sys/net/ipv4/conf/\(bridge)/route_localnet", "1")
+        if !record.isInternal { _ = try? FileSystem.writeFile("/proc/sys/net/ipv4/ip_forward", "1") }
         var up = berth_link_settings(up: 1, master: nil, netns_fd: -1, new_name: nil, mac: nil, mtu: 0)
         let upRC = berth_nl_link_set(bridge, &up)
         if upRC < 0 { throw Syscall.error("bring up \(bridge)", errno: -upRC) }

@@ -269,7 +269,7 @@ struct HookIntegrationTests {
             let info = try d.client.checked("GET", "/info").json
             #expect(info?["Driver"]?.stringValue == "overlay")
             #expect(info?["Berth"]?["ConfigFile"]?.stringValue == d.configPath)
-            #expect(info?["Berth"]?["DefaultNetwork"]?.stringValue == "none")
+            #expect(info?["Berth"]?["DefaultNetwork"]?.stringValue == "bridge")
             #expect(info?["Berth"]?["HooksDir"]?.stringValue == d.hooksDir)
             let labels = info?["Labels"]?.stringArray ?? []
             #expect(labels.contains("berth.config-file=\(d.configPath)"))

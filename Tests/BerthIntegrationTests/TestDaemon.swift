@@ -61,12 +61,14 @@ final class TestDaemon: @unchecked Sendable {
         // Its own bridge, and no upstream DNS: tests never send queries to the host's resolver.
         let network =
             fields.contains("network =")
-            ? "" : "network = { bridge = { name = \"\(bridgeName)\" }, dns_upstream = {} },\n"
+            ? ""
+            : "network = { bridge = { name = \"\(bridgeName)\" }, dns_upstream = {}, nft_table = \"\(nftTable)\" },\n"
         try "return {\n\(hooks)\(network)\(fields)\n}\n".write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
-    /// This daemon's default bridge: its own name, removed by `cleanUp`.
+    /// This daemon's default bridge and nftables table: names of its own, removed by `cleanUp`.
     var bridgeName: String { "bt" + root.suffix(8) }
+    var nftTable: String { "bt_" + root.suffix(8) }
 
     func writeHook(_ name: String, _ source: String) throws {
         try FileManager.default.createDirectory(atPath: hooksDir, withIntermediateDirectories: true)
@@ -157,6 +159,12 @@ final class TestDaemon: @unchecked Sendable {
             try? p.run()
             p.waitUntilExit()
         }
+        let nft = Process()
+        nft.executableURL = URL(fileURLWithPath: "/usr/sbin/nft")
+        nft.arguments = ["delete", "table", "ip", nftTable]
+        nft.standardError = FileHandle.nullDevice
+        try? nft.run()
+        nft.waitUntilExit()
         try? FileManager.default.removeItem(atPath: root)
     }
 

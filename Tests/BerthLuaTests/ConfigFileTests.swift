@@ -5,7 +5,8 @@ import Testing
 
 /// config.lua: every key decoded, every error with its file, line and key.
 @Suite struct ConfigFileTests {
-    let choices = ConfigFile.Choices(storageDrivers: ["overlay", "overlay2", "vfs"], networks: ["none", "host"])
+    let choices = ConfigFile.Choices(
+        storageDrivers: ["overlay", "overlay2", "vfs"], networks: ["bridge", "none", "host"])
 
     func decode(_ source: String) throws -> EngineConfiguration {
         try ConfigFile.decode(source: source, file: "/etc/berth/config.lua", choices: choices)
@@ -39,7 +40,8 @@ import Testing
         let text = try String(contentsOfFile: path, encoding: .utf8)
         for key in [
             "root", "exec_root", "hosts", "log_level", "favordynmods", "driver", "background_cleanup", "default",
-            "dir", "timeout_ms", "instruction_limit", "memory_limit_mb", "scripts", "dirs", "name",
+            "dir", "timeout_ms", "instruction_limit", "memory_limit_mb", "scripts", "dirs", "name", "nft_table",
+            "dns_upstream",
         ] {
             let line = text.split(separator: "\n").first {
                 $0.trimmingCharacters(in: .whitespaces).hasPrefix(key + " =")
@@ -142,8 +144,9 @@ import Testing
             m
                 == "/etc/berth/config.lua:3: storage.driver: unknown storage driver \"overlayy\" (did you mean \"overlay\"?); available: overlay, overlay2, vfs"
         )
-        let n = failure("return { network = { default = \"bridge\" } }")
-        #expect(n == "/etc/berth/config.lua:1: network.default: unknown network \"bridge\"; available: none, host")
+        let n = failure("return { network = { default = \"macvlan\" } }")
+        #expect(
+            n == "/etc/berth/config.lua:1: network.default: unknown network \"macvlan\"; available: bridge, none, host")
         #expect(failure("return { log_level = \"verbose\" }").contains("unknown log level \"verbose\""))
     }
 

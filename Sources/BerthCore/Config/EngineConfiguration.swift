@@ -9,13 +9,15 @@ public struct EngineConfiguration: Sendable, Equatable {
     }
 
     public struct Network: Sendable, Equatable {
-        /// The network of containers that name none (`none` or `host` until the bridge driver exists).
-        public var defaultNetwork = "none"
+        /// The network of containers that name none: `bridge` (as Docker), `none` or `host`.
+        public var defaultNetwork = "bridge"
         /// The default bridge network's interface.
         public var bridgeName = "berth0"
         /// Where the resolver of user networks sends names it does not know: nil for the host's
         /// resolv.conf nameservers, empty for nowhere.
         public var dnsUpstream: [String]?
+        /// The nftables table (family ip) that holds Berth's rules.
+        public var nftTable = "berth"
         public init() {}
     }
 

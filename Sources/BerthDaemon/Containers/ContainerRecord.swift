@@ -1,4 +1,5 @@
 import BerthCore
+import BerthNetworkBridge
 
 /// A container as persisted in `<root>/containers/<id>/config.v2.json`: its configuration (Docker's `Config`
 /// and `HostConfig`, kept as JSON so inspect shows what was asked) and its persisted status.
@@ -31,6 +32,8 @@ struct ContainerRecord: Sendable {
     var endpoint: EndpointInfo?
     /// `--network-alias`: more names for the container on its user network.
     var aliases: [String] = []
+    /// Published ports while the container runs.
+    var ports: [PublishedPort] = []
 
     var shortID: String { String(id.prefix(12)) }
     var tty: Bool { config["Tty"]?.boolValue ?? false }
@@ -51,6 +54,17 @@ struct ContainerRecord: Sendable {
             ("exitCode", .int(exitCode)), ("error", .string(error)), ("startedAt", .string(String(startedAt))),
             ("finishedAt", .string(String(finishedAt))), ("oomKilled", .bool(oomKilled)),
             ("restartCount", .int(restartCount)), ("hasRun", .bool(hasRun)), ("aliases", .strings(aliases)),
+            (
+                "ports",
+                .array(
+                    ports.map {
+                        .object([
+                            ("proto", .string($0.proto)), ("hostIP", .string($0.hostIP?.description ?? "")),
+                            ("hostPort", .int($0.hostPort)), ("containerIP", .string($0.containerIP.description)),
+                            ("containerPort", .int($0.containerPort)),
+                        ])
+                    })
+            ),
             (
                 "endpoint",
                 endpoint.map {
@@ -98,6 +112,16 @@ struct ContainerRecord: Sendable {
         restartCount = json["restartCount"]?.intValue ?? 0
         hasRun = json["hasRun"]?.boolValue ?? false
         aliases = json["aliases"]?.stringArray ?? []
+        for p in json["ports"]?.arrayValue ?? [] {
+            guard let proto = p["proto"]?.stringValue, let hostPort = p["hostPort"]?.intValue,
+                let ip = p["containerIP"]?.stringValue.flatMap({ IPv4Address($0) }),
+                let cport = p["containerPort"]?.intValue
+            else { continue }
+            ports.append(
+                PublishedPort(
+                    proto: proto, hostIP: p["hostIP"]?.stringValue.flatMap { IPv4Address($0) },
+                    hostPort: UInt16(clamping: hostPort), containerIP: ip, containerPort: UInt16(clamping: cport)))
+        }
         if let e = json["endpoint"], let ip = e["ip"]?.stringValue {
             var info = EndpointInfo()
             info.ipAddress = ip

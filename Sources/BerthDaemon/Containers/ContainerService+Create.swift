@@ -34,6 +34,7 @@ extension ContainerService {
             hostConfig: hostConfig, imageID: image.id, driver: storage.name)
         let mode = hostConfig["NetworkMode"]?.stringValue ?? ""
         record.aliases = body["NetworkingConfig"]?["EndpointsConfig"]?[mode]?["Aliases"]?.stringArray ?? []
+        _ = try Self.requestedPorts(record)  // a bad port spec fails the create, not a later start
         // The create hooks see the effective container before anything exists, and may change or refuse it.
         if hooks.handles(.create) {
             let outcome = await hooks.run(.create, hookObject(record, event: .create))

@@ -121,6 +121,7 @@ extension ContainerService {
             throw error
         }
         networkRecords[id] = record
+        applyFirewallQuietly()
         networksUp.insert(id)
         await startResolver(record)
         return record
@@ -153,7 +154,16 @@ extension ContainerService {
         do {
             try writeEtcFiles(
                 record, address: endpoint.ipAddress, nameserver: user ? network.options["gateway"] : nil)
+            if let address = IPv4Address(endpoint.ipAddress) {
+                try publishPorts(&record, address: address)
+                if !record.ports.isEmpty {
+                    records[record.id]?.ports = record.ports
+                    try applyFirewall()
+                }
+            }
         } catch {
+            releasePorts(&record)
+            records[record.id]?.ports = []
             dns.remove(network: network.id, containerID: record.id)
             driver.deleteEndpoint(network: network, endpointID: record.id, address: endpoint.ipAddress)
             record.endpoint = nil
@@ -165,6 +175,11 @@ extension ContainerService {
     func detachNetwork(_ record: inout ContainerRecord) {
         guard let endpoint = record.endpoint else { return }
         record.endpoint = nil
+        if !record.ports.isEmpty {
+            releasePorts(&record)
+            records[record.id]?.ports = []
+            applyFirewallQuietly()
+        }
         let mode = record.networkMode
         let network = mode == "bridge" ? networkRecords.values.first { $0.name == "bridge" } : findNetwork(mode)
         if let driver = bridgeDriver, let network {
@@ -176,7 +191,14 @@ extension ContainerService {
     /// After a restart: sets up the networks of running containers again and takes back their addresses.
     func restoreNetworks() async {
         guard let driver = bridgeDriver else { return }
+        defer { applyFirewallQuietly() }
         for r in records.values where r.isRunning {
+            // Hold the published ports again (the DNAT rules come back with the table).
+            var held: [PortReservation] = []
+            for p in r.ports {
+                if let h = try? PortReservation(proto: p.proto, hostIP: p.hostIP, port: p.hostPort) { held.append(h) }
+            }
+            if !held.isEmpty { portReservations[r.id] = held }
             guard let endpoint = r.endpoint, let network = try? await bridgeNetwork(for: r.networkMode) else {
                 continue
             }
@@ -335,6 +357,7 @@ extension ContainerService {
         try await bridgeDriver?.deleteNetwork(r)
         unlink("\(networksDir)/\(r.id).json")
         networkRecords[r.id] = nil
+        applyFirewallQuietly()
         networksUp.remove(r.id)
         events.publish(type: "network", action: "destroy", id: r.id, attributes: ["name": r.name, "type": r.driver])
     }

@@ -63,7 +63,8 @@ extension ContainerService {
                 "NetworkSettings",
                 .object([
                     ("Bridge", .string("")), ("SandboxID", .string("")), ("HairpinMode", .bool(false)),
-                    ("LinkLocalIPv6Address", .string("")), ("LinkLocalIPv6PrefixLen", .int(0)), ("Ports", .object([])),
+                    ("LinkLocalIPv6Address", .string("")), ("LinkLocalIPv6PrefixLen", .int(0)),
+                    ("Ports", Self.portsJSON(r)),
                     ("SandboxKey", .string(r.isRunning && network != "host" ? "/proc/\(r.pid)/ns/net" : "")),
                     ("Gateway", .string(ep?.gateway ?? "")), ("IPAddress", .string(ep?.ipAddress ?? "")),
                     ("IPPrefixLen", .int(ep?.prefixLength ?? 0)), ("MacAddress", .string(ep?.macAddress ?? "")),
@@ -152,7 +153,7 @@ extension ContainerService {
                         .string(([r.path] + r.args).map { $0.contains(" ") ? "\"\($0)\"" : $0 }.joined(separator: " "))
                     ),
                     ("Created", .int(r.created / 1_000_000_000)),
-                    ("Ports", .array([])),
+                    ("Ports", Self.portsListJSON(r)),
                     ("Labels", .map(r.labels)),
                     ("State", .string(r.status.rawValue)),
                     ("Status", .string(Self.statusText(r))),

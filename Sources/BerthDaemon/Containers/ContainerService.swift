@@ -1,6 +1,7 @@
 import BerthCore
 import BerthImage
 import BerthLua
+import BerthNetworkBridge
 import BerthOS
 import BerthRuntime
 import Glibc
@@ -41,6 +42,10 @@ actor ContainerService {
     var networksUp: Set<String> = []
     /// When this daemon started: the creation time shown for the built-in host and none networks.
     let startedText = Clock.rfc3339Nano(Clock.nowNanos())
+    /// Host ports held for running containers' published ports.
+    var portReservations: [String: [PortReservation]] = [:]
+    /// The nftables state last written (nil: not yet in this run).
+    var appliedFirewall: Firewall?
     var runtimes: [String: Runtime] = [:]
     var waiters: [String: [Waiter]] = [:]
 
