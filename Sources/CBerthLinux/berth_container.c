@@ -605,6 +605,9 @@ __attribute__((noreturn)) static void berth_child(const struct berth_container_c
     while (n < 0 && errno == EINTR);
     if (n != 1) _exit(1);  // the shim died or gave up
 
+    if (cfg->join_netns_fd >= 0 && setns(cfg->join_netns_fd, CLONE_NEWNET) < 0) {
+        berth_fail('5', "join the network namespace of the other container: %s", berth_strerror(errno));
+    }
     umask(0);  // device nodes and directories get exactly the modes asked for
     // The cgroup namespace is unshared only now, after the shim moved us into the container's cgroup,
     // so that cgroup becomes the namespace root.

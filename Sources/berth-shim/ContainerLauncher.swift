@@ -8,9 +8,18 @@ import Glibc
 struct ContainerLauncher {
     let spec: ShimSpec
     let seccompFilter: [UInt8]
+    /// The network namespace to join (`--network container:NAME`), -1 for none.
+    let joinNetnsFD: Int32
 
     init(spec: ShimSpec) throws(BerthError) {
         self.spec = spec
+        if let path = spec.joinNetworkNamespace {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw Syscall.error("open \(path) (the other container's network)", errno: errno) }
+            joinNetnsFD = fd
+        } else {
+            joinNetnsFD = -1
+        }
         let caps = Set(spec.capabilities)
         let kernel = Self.kernelRelease()
         let mask = String(Capabilities.mask(spec.capabilities), radix: 16)
@@ -139,7 +148,7 @@ struct ContainerLauncher {
     ) -> Int32 {
         var cfg = berth_container_config()
         var flags = BERTH_CLONE_NEWNS | BERTH_CLONE_NEWPID | BERTH_CLONE_NEWIPC | BERTH_CLONE_NEWUTS
-        if !spec.hostNetwork { flags |= BERTH_CLONE_NEWNET }
+        if !spec.hostNetwork && spec.joinNetworkNamespace == nil { flags |= BERTH_CLONE_NEWNET }
         cfg.clone_flags = flags
         cfg.rootfs = Self.cString(spec.rootfs)
         let roots = UnsafeMutablePointer<berth_mount_entry>.allocate(capacity: max(1, spec.rootMounts.count))
@@ -156,7 +165,8 @@ struct ContainerLauncher {
         cfg.masked_paths = Self.cStrings(spec.privileged ? [] : spec.maskedPaths)
         cfg.readonly_paths = Self.cStrings(spec.privileged ? [] : spec.readonlyPaths)
         cfg.hostname = spec.hostname.map(Self.cString)
-        cfg.loopback_up = spec.hostNetwork ? 0 : 1
+        cfg.loopback_up = spec.hostNetwork || spec.joinNetworkNamespace != nil ? 0 : 1
+        cfg.join_netns_fd = joinNetnsFD  // inherited by the child, which joins it first thing
         cfg.argv = Self.cStrings(spec.args)
         cfg.envp = Self.cStrings(spec.env)
         cfg.cwd = Self.cString(spec.cwd.isEmpty ? "/" : spec.cwd)

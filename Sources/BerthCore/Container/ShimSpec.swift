@@ -67,6 +67,8 @@ public struct ShimSpec: Sendable, Equatable {
     /// Interfaces the shim wires into the container's network namespace after the clone, before the
     /// process runs (a network driver describes them; the shim, single-threaded, may switch namespaces).
     public var interfaces: [Interface] = []
+    /// `--network container:NAME`: the network namespace to join ("/proc/PID/ns/net"), nil for a new one.
+    public var joinNetworkNamespace: String?
     public var args: [String]
     public var env: [String]
     public var cwd: String = "/"
@@ -216,6 +218,7 @@ extension ShimSpec {
                 ("hostNetwork", .bool(hostNetwork)),
             ]
                 + (interfaces.isEmpty ? [] : [("interfaces", .array(interfaces.map(\.json)))])
+            + (joinNetworkNamespace.map { [("joinNetworkNamespace", JSONValue.string($0))] } ?? [])
                 + [
                     ("args", strings(args)),
                     ("env", strings(env)),
@@ -284,6 +287,7 @@ extension ShimSpec {
         hostname = json["hostname"]?.stringValue
         hostNetwork = json["hostNetwork"]?.boolValue ?? false
         for i in json["interfaces"]?.arrayValue ?? [] { interfaces.append(try Interface(json: i)) }
+        joinNetworkNamespace = json["joinNetworkNamespace"]?.stringValue
         cwd = json["cwd"]?.stringValue ?? "/"
         user = json["user"]?.stringValue ?? ""
         capabilities = json["capabilities"]?.stringArray ?? []

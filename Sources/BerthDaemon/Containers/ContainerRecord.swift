@@ -32,6 +32,9 @@ struct ContainerRecord: Sendable {
     var endpoint: EndpointInfo?
     /// `--network-alias`: more names for the container on its user network.
     var aliases: [String] = []
+    /// `--ip` and `--mac-address` on its network.
+    var requestedIP = ""
+    var requestedMAC = ""
     /// Published ports while the container runs.
     var ports: [PublishedPort] = []
 
@@ -54,6 +57,7 @@ struct ContainerRecord: Sendable {
             ("exitCode", .int(exitCode)), ("error", .string(error)), ("startedAt", .string(String(startedAt))),
             ("finishedAt", .string(String(finishedAt))), ("oomKilled", .bool(oomKilled)),
             ("restartCount", .int(restartCount)), ("hasRun", .bool(hasRun)), ("aliases", .strings(aliases)),
+            ("requestedIP", .string(requestedIP)), ("requestedMAC", .string(requestedMAC)),
             (
                 "ports",
                 .array(
@@ -112,6 +116,8 @@ struct ContainerRecord: Sendable {
         restartCount = json["restartCount"]?.intValue ?? 0
         hasRun = json["hasRun"]?.boolValue ?? false
         aliases = json["aliases"]?.stringArray ?? []
+        requestedIP = json["requestedIP"]?.stringValue ?? ""
+        requestedMAC = json["requestedMAC"]?.stringValue ?? ""
         for p in json["ports"]?.arrayValue ?? [] {
             guard let proto = p["proto"]?.stringValue, let hostPort = p["hostPort"]?.intValue,
                 let ip = p["containerIP"]?.stringValue.flatMap({ IPv4Address($0) }),

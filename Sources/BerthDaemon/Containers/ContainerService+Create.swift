@@ -33,7 +33,11 @@ extension ContainerService {
             id: id, name: name, created: Clock.nowNanos(), path: path, args: Array(command.dropFirst()), config: config,
             hostConfig: hostConfig, imageID: image.id, driver: storage.name)
         let mode = hostConfig["NetworkMode"]?.stringValue ?? ""
-        record.aliases = body["NetworkingConfig"]?["EndpointsConfig"]?[mode]?["Aliases"]?.stringArray ?? []
+        // The client keys it by the network it asked for ("default" for none named): one entry is that one.
+        let endpoints = body["NetworkingConfig"]?["EndpointsConfig"]?.objectMembers ?? []
+        let endpointConfig = body["NetworkingConfig"]?["EndpointsConfig"]?[mode] ?? (endpoints.count == 1 ? endpoints[0].1 : nil)
+        record.aliases = endpointConfig?["Aliases"]?.stringArray ?? []
+        try checkEndpointRequests(&record, endpointConfig: endpointConfig, body: body)
         _ = try Self.requestedPorts(record)  // a bad port spec fails the create, not a later start
         // The create hooks see the effective container before anything exists, and may change or refuse it.
         if hooks.handles(.create) {
@@ -204,7 +208,19 @@ extension ContainerService {
         case _ where networks[mode] != nil: break
         case _ where findNetwork(mode) != nil: break
         default:
-            if mode.hasPrefix("container:") { throw .invalidArgument("network mode \(mode) is not supported yet") }
+            if mode.hasPrefix("container:") {
+                // 400, not 404: a client would take a 404 on create for a missing image and try to pull.
+                do { _ = try lookup(String(mode.dropFirst(10))) } catch {
+                    throw .invalidArgument("cannot join network of container \(mode.dropFirst(10)): \(error.message)")
+                }
+                if !(h["PortBindings"]?.objectMembers.isEmpty ?? true) || h["PublishAllPorts"]?.boolValue == true {
+                    throw .invalidArgument("conflicting options: port publishing and the container type network mode")
+                }
+                if !(h["Links"]?.stringArray ?? []).isEmpty {
+                    throw .invalidArgument("conflicting options: container type network can't be used with links")
+                }
+                break
+            }
             throw .notFound("network \(mode) not found")
         }
         if let restart = h["RestartPolicy"]?["Name"]?.stringValue, !["", "no"].contains(restart) {
@@ -238,9 +254,9 @@ extension ContainerService {
     /// `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf` for the container, bind-mounted by the shim.
     /// hostname, hosts and resolv.conf; `address` is the container's own address on its network (hosts maps
     /// the hostname to it, as Docker's does), else 127.0.1.1.
-    func writeEtcFiles(_ record: ContainerRecord, address: String? = nil, nameserver: String? = nil)
-        throws(BerthError)
-    {
+    func writeEtcFiles(
+        _ record: ContainerRecord, address: String? = nil, nameserver: String? = nil, links: [String] = []
+    ) throws(BerthError) {
         let dir = recordDir(record.id)
         let hostname = record.config["Hostname"]?.stringValue ?? record.shortID
         let host = sandboxMode(record.networkMode) == .host
@@ -253,6 +269,7 @@ extension ContainerService {
                 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
             hosts += "\(address ?? "127.0.1.1")\t\(hostname)\n"
         }
+        for line in links { hosts += line + "\n" }
         for extra in record.hostConfig["ExtraHosts"]?.stringArray ?? [] {
             let parts = extra.split(separator: ":", maxSplits: 1)
             if parts.count == 2 { hosts += "\(parts[1])\t\(parts[0])\n" }
@@ -290,5 +307,56 @@ extension ContainerService {
         for l in lines { out += l + "\n" }
         for s in servers { out += "nameserver \(s)\n" }
         return out
+    }
+
+    /// `--ip`, `--mac-address` and `--link`: checked now, applied at start.
+    func checkEndpointRequests(_ record: inout ContainerRecord, endpointConfig: JSONValue?, body: JSONValue)
+        throws(BerthError)
+    {
+        let mode = record.hostConfig["NetworkMode"]?.stringValue ?? ""
+        if let ip = endpointConfig?["IPAMConfig"]?["IPv4Address"]?.stringValue, !ip.isEmpty {
+            guard let address = IPv4Address(ip) else { throw .invalidArgument("invalid IPv4 address: \(ip)") }
+            guard mode != "bridge", let network = findNetwork(mode) else {
+                throw .invalidArgument("user specified IP address is supported on user defined networks only")
+            }
+            if let subnet = network.options["subnet"].flatMap({ IPv4Subnet($0) }), !subnet.contains(address) {
+                throw .invalidArgument("no configured subnet contains IP address \(ip)")
+            }
+            record.requestedIP = ip
+        }
+        let mac = endpointConfig?["MacAddress"]?.stringValue ?? body["MacAddress"]?.stringValue ?? ""
+        if !mac.isEmpty {
+            let parts = mac.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 6, parts.allSatisfy({ $0.count == 2 && UInt8($0, radix: 16) != nil }) else {
+                throw .invalidArgument("invalid MAC address: \(mac)")
+            }
+            guard mode != "none", mode != "host" else {
+                throw .invalidArgument("conflicting options: mac-address and the network mode")
+            }
+            record.requestedMAC = mac.lowercased()
+        }
+        for link in record.hostConfig["Links"]?.stringArray ?? [] {
+            let name = String(link.split(separator: ":", maxSplits: 1).first ?? "")
+            do { _ = try lookup(name.hasPrefix("/") ? String(name.dropFirst()) : name) } catch {
+                throw .invalidArgument("could not get container for \(name): \(error.message)")
+            }
+        }
+    }
+
+    /// `/etc/hosts` lines for `--link name:alias`: the linked containers must run.
+    func linkHosts(_ record: ContainerRecord) throws(BerthError) -> [String] {
+        var lines: [String] = []
+        for link in record.hostConfig["Links"]?.stringArray ?? [] {
+            let parts = link.split(separator: ":", maxSplits: 1).map(String.init)
+            let name = parts[0].hasPrefix("/") ? String(parts[0].dropFirst()) : parts[0]
+            var alias = parts.count == 2 ? parts[1] : name
+            if let slash = alias.lastIndex(of: "/") { alias = String(alias[alias.index(after: slash)...]) }
+            let target = try lookup(name)
+            guard target.isRunning, let ip = target.endpoint?.ipAddress else {
+                throw .conflict("Cannot link to a non running container: /\(target.name) AS /\(record.name)/\(alias)")
+            }
+            lines.append(alias == target.name ? "\(ip)\t\(alias) \(target.shortID)" : "\(ip)\t\(alias) \(target.shortID) \(target.name)")
+        }
+        return lines
     }
 }

@@ -106,6 +106,19 @@ extension ContainerService {
         }
         spec.hostNetwork = sandboxMode(record.networkMode) == .host
         spec.hostname = c["Hostname"]?.stringValue
+        if record.networkMode.hasPrefix("container:") {
+            // Another container's network namespace, with its hostname, hosts and resolv.conf (as Docker).
+            let target = try lookup(String(record.networkMode.dropFirst(10)))
+            guard target.isRunning, target.pid > 0 else {
+                throw .conflict("cannot join network of a non running container: \(target.name)")
+            }
+            spec.joinNetworkNamespace = "/proc/\(target.pid)/ns/net"
+            spec.hostname = target.config["Hostname"]?.stringValue
+            let other = recordDir(target.id)
+            for i in spec.mounts.indices where ["/etc/hosts", "/etc/resolv.conf", "/etc/hostname"].contains(spec.mounts[i].target) {
+                spec.mounts[i].source = other + "/" + FileSystem.basename(spec.mounts[i].target)
+            }
+        }
         spec.readonlyRootfs = h["ReadonlyRootfs"]?.boolValue ?? false
         spec.cwd = (c["WorkingDir"]?.stringValue).flatMap { $0.isEmpty ? nil : $0 } ?? "/"
         spec.user = c["User"]?.stringValue ?? ""

@@ -140,7 +140,13 @@ extension ContainerService {
         guard let driver = bridgeDriver, let network = try await bridgeNetwork(for: record.networkMode) else {
             return
         }
-        let endpoint = try await driver.createEndpoint(network: network, endpointID: record.id)
+        let links = try linkHosts(record)
+        var endpoint = try await driver.createEndpoint(
+            network: network, endpointID: record.id, requested: IPv4Address(record.requestedIP))
+        if !record.requestedMAC.isEmpty {
+            endpoint.macAddress = record.requestedMAC
+            endpoint.interface?.macAddress = record.requestedMAC
+        }
         if let interface = endpoint.interface { spec.interfaces = [interface] }
         record.endpoint = endpoint
         let user = network.name != "bridge"
@@ -153,7 +159,7 @@ extension ContainerService {
         }
         do {
             try writeEtcFiles(
-                record, address: endpoint.ipAddress, nameserver: user ? network.options["gateway"] : nil)
+                record, address: endpoint.ipAddress, nameserver: user ? network.options["gateway"] : nil, links: links)
             if let address = IPv4Address(endpoint.ipAddress) {
                 try publishPorts(&record, address: address)
                 if !record.ports.isEmpty {

@@ -84,6 +84,7 @@ struct berth_container_config {
     int loopback_up;                       // bring `lo` up in the new network namespace
     const struct berth_net_inside *interfaces;  // configured after `lo` (the shim made them meanwhile)
     int n_interfaces;
+    int join_netns_fd;                     // >= 0: join this network namespace (--network container:NAME)
     const char *const *argv;               // NULL-terminated, argv[0] is the command (path or name)
     const char *const *envp;               // NULL-terminated "K=V" strings; PATH from here is searched
     const char *cwd;                       // working directory inside the container, created if missing
