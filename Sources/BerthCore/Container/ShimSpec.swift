@@ -218,7 +218,7 @@ extension ShimSpec {
                 ("hostNetwork", .bool(hostNetwork)),
             ]
                 + (interfaces.isEmpty ? [] : [("interfaces", .array(interfaces.map(\.json)))])
-            + (joinNetworkNamespace.map { [("joinNetworkNamespace", JSONValue.string($0))] } ?? [])
+                + (joinNetworkNamespace.map { [("joinNetworkNamespace", JSONValue.string($0))] } ?? [])
                 + [
                     ("args", strings(args)),
                     ("env", strings(env)),

@@ -35,7 +35,8 @@ extension ContainerService {
         let mode = hostConfig["NetworkMode"]?.stringValue ?? ""
         // The client keys it by the network it asked for ("default" for none named): one entry is that one.
         let endpoints = body["NetworkingConfig"]?["EndpointsConfig"]?.objectMembers ?? []
-        let endpointConfig = body["NetworkingConfig"]?["EndpointsConfig"]?[mode] ?? (endpoints.count == 1 ? endpoints[0].1 : nil)
+        let endpointConfig =
+            body["NetworkingConfig"]?["EndpointsConfig"]?[mode] ?? (endpoints.count == 1 ? endpoints[0].1 : nil)
         record.aliases = endpointConfig?["Aliases"]?.stringArray ?? []
         try checkEndpointRequests(&record, endpointConfig: endpointConfig, body: body)
         _ = try Self.requestedPorts(record)  // a bad port spec fails the create, not a later start
@@ -355,7 +356,9 @@ extension ContainerService {
             guard target.isRunning, let ip = target.endpoint?.ipAddress else {
                 throw .conflict("Cannot link to a non running container: /\(target.name) AS /\(record.name)/\(alias)")
             }
-            lines.append(alias == target.name ? "\(ip)\t\(alias) \(target.shortID)" : "\(ip)\t\(alias) \(target.shortID) \(target.name)")
+            lines.append(
+                alias == target.name
+                    ? "\(ip)\t\(alias) \(target.shortID)" : "\(ip)\t\(alias) \(target.shortID) \(target.name)")
         }
         return lines
     }

@@ -115,7 +115,8 @@ extension ContainerService {
             spec.joinNetworkNamespace = "/proc/\(target.pid)/ns/net"
             spec.hostname = target.config["Hostname"]?.stringValue
             let other = recordDir(target.id)
-            for i in spec.mounts.indices where ["/etc/hosts", "/etc/resolv.conf", "/etc/hostname"].contains(spec.mounts[i].target) {
+            for i in spec.mounts.indices
+            where ["/etc/hosts", "/etc/resolv.conf", "/etc/hostname"].contains(spec.mounts[i].target) {
                 spec.mounts[i].source = other + "/" + FileSystem.basename(spec.mounts[i].target)
             }
         }
