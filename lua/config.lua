@@ -29,6 +29,14 @@ return {
       name = "berth0",                     -- interface of the default bridge network (made on first use)
     },
     nft_table = "berth",                   -- nftables table (family ip) that holds Berth's rules
+    pools = {                              -- subnets for networks without --subnet: blocks of /size from each base
+      { base = "172.17.0.0/16", size = 16 },
+      { base = "172.18.0.0/15", size = 16 },
+      { base = "172.20.0.0/14", size = 16 },
+      { base = "172.24.0.0/14", size = 16 },
+      { base = "172.28.0.0/14", size = 16 },
+      { base = "192.168.0.0/16", size = 20 },
+    },
     dns_upstream = "host",                 -- where user networks' resolver sends other names: "host" (resolv.conf) or { "IP", ... }
   },
 

@@ -60,6 +60,8 @@ public struct EngineOverrides: Sendable, Equatable {
     public var logLevel: String?
     public var cgroupFavorDynmods: Bool?
     public var hooksDir: String?
+    public var bridgeName: String?
+    public var pools: [SubnetAllocator.Pool]?
 
     public init() {}
 
@@ -72,6 +74,8 @@ public struct EngineOverrides: Sendable, Equatable {
         if let logLevel { e.logLevel = logLevel }
         if let cgroupFavorDynmods { e.cgroupFavorDynmods = cgroupFavorDynmods }
         if let hooksDir { e.hooks.dir = hooksDir }
+        if let bridgeName { e.network.bridgeName = bridgeName }
+        if let pools, !pools.isEmpty { e.network.pools = pools }
     }
 }
 

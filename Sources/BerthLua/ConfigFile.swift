@@ -180,7 +180,13 @@ public enum ConfigFile {
                         }
                     }
                 case "network":
-                    for (k, x) in try record(v, p, allowed: ["default", "bridge", "dns_upstream", "nft_table"]) {
+                    for (k, x) in try record(
+                        v, p, allowed: ["default", "bridge", "dns_upstream", "nft_table", "pools"])
+                    {
+                        if k == "pools" {
+                            c.network.pools = try pools(x, p + [k])
+                            continue
+                        }
                         if k == "nft_table" {
                             let t = try string(x, p + [k])
                             guard !t.isEmpty, t.count <= 32, t.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" })
@@ -226,6 +232,37 @@ public enum ConfigFile {
                 }
             }
             return c
+        }
+
+        /// `{ { base = "172.17.0.0/16", size = 16 }, ... }`.
+        func pools(_ v: JSONValue, _ path: [String]) throws(BerthError) -> [SubnetAllocator.Pool] {
+            if case .object(let m) = v, m.isEmpty { throw fail(path, "at least one pool is needed") }
+            guard case .array(let items) = v, !items.isEmpty else {
+                throw fail(path, "expected a list of { base = \"a.b.c.d/n\", size = n }")
+            }
+            var out: [SubnetAllocator.Pool] = []
+            for (i, item) in items.enumerated() {
+                let ip = path + ["[\(i + 1)]"]
+                var base: IPv4Subnet?
+                var size: Int?
+                for (k, x) in try record(item, ip, allowed: ["base", "size"]) {
+                    if k == "base" {
+                        let text = try string(x, ip + [k])
+                        guard let s = IPv4Subnet(text, strict: true) else {
+                            throw fail(ip + [k], "\"\(text)\" is not a network such as 172.30.0.0/16")
+                        }
+                        base = s
+                    } else {
+                        size = Int(try integer(x, ip + [k], in: 8...30))
+                    }
+                }
+                guard let base, let size else { throw fail(ip, "a pool needs base and size") }
+                guard size >= base.prefixLength else {
+                    throw fail(ip + ["size"], "size /\(size) is larger than the base /\(base.prefixLength)")
+                }
+                out.append(SubnetAllocator.Pool(base: base, size: size))
+            }
+            return out
         }
 
         func absolutePath(_ v: JSONValue, _ path: [String]) throws(BerthError) -> String {

@@ -31,6 +31,12 @@ struct Berthd: AsyncParsableCommand {
     @Option(name: .customLong("default-network"), help: "Network of containers that name none: none or host")
     var defaultNetwork: String?
     @Option(name: .customLong("hooks-dir"), help: "Directory of Lua hook scripts") var hooksDir: String?
+    @Option(name: .customLong("bridge"), help: "Interface of the default bridge network (default berth0)")
+    var bridgeName: String?
+    @Option(
+        name: .customLong("default-address-pool"),
+        help: "Subnets for networks without --subnet: base=172.30.0.0/16,size=24 (repeatable)")
+    var addressPools: [String] = []
     @Option(name: .customLong("log-level"), help: "Log level: debug, info, warn, error, fatal") var logLevel: String?
     @Option(
         name: .customLong("cgroup-favordynmods"),
@@ -54,6 +60,22 @@ struct Berthd: AsyncParsableCommand {
         overrides.logLevel = logLevel
         overrides.cgroupFavorDynmods = favorDynmods
         overrides.hooksDir = hooksDir
+        overrides.bridgeName = bridgeName
+        var pools: [SubnetAllocator.Pool] = []
+        for text in addressPools {
+            var base: IPv4Subnet?
+            var size: Int?
+            for field in text.split(separator: ",") {
+                let kv = field.split(separator: "=", maxSplits: 1).map(String.init)
+                if kv.count == 2, kv[0] == "base" { base = IPv4Subnet(kv[1], strict: true) }
+                if kv.count == 2, kv[0] == "size" { size = Int(kv[1]) }
+            }
+            guard let base, let size, (base.prefixLength...30).contains(size) else {
+                Self.fail("--default-address-pool \(text): expected base=a.b.c.d/n,size=m with n <= m <= 30")
+            }
+            pools.append(SubnetAllocator.Pool(base: base, size: size))
+        }
+        overrides.pools = pools.isEmpty ? nil : pools
         var config: DaemonConfiguration
         do {
             config = try Self.configuration(file: self.config, overrides: overrides)
@@ -116,6 +138,9 @@ struct Berthd: AsyncParsableCommand {
         if let n = overrides.defaultNetwork, !networkNames.contains(n) {
             throw .invalidArgument(
                 "--default-network: unknown network \"\(n)\"; available: \(networkNames.joined(separator: ", "))")
+        }
+        if let n = overrides.bridgeName, !(1...15).contains(n.utf8.count) || n.contains("/") || n.contains(" ") {
+            throw .invalidArgument("--bridge: \"\(n)\" is not a valid interface name (1-15 characters)")
         }
         if let l = overrides.logLevel, DaemonLog.level(named: l) == nil {
             throw .invalidArgument("--log-level: invalid log level \(l): expected debug, info, warn, error or fatal")

@@ -41,7 +41,7 @@ import Testing
         for key in [
             "root", "exec_root", "hosts", "log_level", "favordynmods", "driver", "background_cleanup", "default",
             "dir", "timeout_ms", "instruction_limit", "memory_limit_mb", "scripts", "dirs", "name", "nft_table",
-            "dns_upstream",
+            "dns_upstream", "pools",
         ] {
             let line = text.split(separator: "\n").first {
                 $0.trimmingCharacters(in: .whitespaces).hasPrefix(key + " =")
@@ -61,7 +61,8 @@ import Testing
               log_level = "debug",
               cgroups = { favordynmods = false },
               storage = { driver = "vfs", background_cleanup = false },
-              network = { default = "host", bridge = { name = "bt0" } },
+              network = { default = "host", bridge = { name = "bt0" }, nft_table = "bt_t", dns_upstream = { "127.0.0.77" },
+                          pools = { { base = "10.50.0.0/16", size = 24 } } },
               hooks = {
                 dir = "/srv/hooks", timeout_ms = 150, instruction_limit = 5000, memory_limit_mb = 8,
                 scripts = { ["audit.lua"] = { io = true }, ["run.lua"] = { exec = true, io = false } },
@@ -78,6 +79,11 @@ import Testing
         #expect(c.storage.backgroundCleanup == false)
         #expect(c.network.defaultNetwork == "host")
         #expect(c.network.bridgeName == "bt0")
+        #expect(c.network.nftTable == "bt_t" && c.network.dnsUpstream == ["127.0.0.77"])
+        #expect(
+            c.network.pools == [
+                SubnetAllocator.Pool(base: IPv4Subnet(IPv4Address(0x0A32_0000), prefixLength: 16), size: 24)
+            ])
         #expect(c.hooks.dir == "/srv/hooks")
         #expect(c.hooks.timeoutMilliseconds == 150)
         #expect(c.hooks.instructionLimit == 5000)
@@ -170,5 +176,20 @@ import Testing
         #expect(ConfigFile.suggestion(for: "storgae", among: ["storage", "hooks"]) == "storage")
         #expect(ConfigFile.suggestion(for: "hoks", among: ["storage", "hooks"]) == "hooks")
         #expect(ConfigFile.suggestion(for: "zzz", among: ["storage", "hooks"]) == nil)
+    }
+
+    @Test func poolsAreChecked() {
+        #expect(failure("return { network = { pools = {} } }").hasSuffix("network.pools: at least one pool is needed"))
+        #expect(
+            failure("return { network = { pools = { { base = \"10.1.2.3/16\", size = 24 } } } }").contains(
+                "is not a network"))
+        #expect(
+            failure("return { network = { pools = { { base = \"10.1.0.0/16\", size = 40 } } } }").contains(
+                "is out of range"))
+        #expect(
+            failure("return { network = { pools = { { base = \"10.1.0.0/24\", size = 16 } } } }").contains(
+                "larger than the base"))
+        #expect(
+            failure("return { network = { pools = { { base = \"10.1.0.0/16\" } } } }").contains("needs base and size"))
     }
 }

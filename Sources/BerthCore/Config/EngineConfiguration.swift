@@ -18,6 +18,8 @@ public struct EngineConfiguration: Sendable, Equatable {
         public var dnsUpstream: [String]?
         /// The nftables table (family ip) that holds Berth's rules.
         public var nftTable = "berth"
+        /// Where networks without `--subnet` get theirs: blocks of `size` carved from each `base` in order.
+        public var pools: [SubnetAllocator.Pool] = SubnetAllocator.dockerDefaultPools
         public init() {}
     }
 

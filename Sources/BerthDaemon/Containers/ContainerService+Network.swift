@@ -93,7 +93,7 @@ extension ContainerService {
             }
             subnet = requested
         } else {
-            guard let free = SubnetAllocator().allocate(avoiding: used) else {
+            guard let free = SubnetAllocator(pools: configuration.engine.network.pools).allocate(avoiding: used) else {
                 throw .forbidden(
                     "could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network"
                 )

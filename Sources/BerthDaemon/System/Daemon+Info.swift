@@ -134,6 +134,10 @@ extension Daemon {
         o["SecurityOptions"] = .strings(["name=seccomp,profile=builtin", "name=cgroupns"])
         o["Warnings"] = .array([])
         o["DefaultNetwork"] = .string(engine.network.defaultNetwork)
+        o["DefaultAddressPools"] = .array(
+            engine.network.pools.map {
+                .object([("Base", .string($0.base.description)), ("Size", .int($0.size))])
+            })
         o["Berth"] = .object([
             ("ConfigFile", .string(configuration.configFile ?? "")),
             ("DefaultNetwork", .string(engine.network.defaultNetwork)),
