@@ -37,7 +37,7 @@ return {
       { base = "172.28.0.0/14", size = 16 },
       { base = "192.168.0.0/16", size = 20 },
     },
-    dns_upstream = "host",                 -- where user networks' resolver sends other names: "host" (resolv.conf) or { "IP", ... }
+    dns_upstream = "host",                 -- where user networks' resolver sends other names: "host" (resolv.conf) or { "IP[:port]", ... }
   },
 
   hooks = {

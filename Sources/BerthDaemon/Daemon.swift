@@ -73,8 +73,8 @@ public final class Daemon: Sendable {
         }
     }
 
-    static func dnsUpstream(_ e: EngineConfiguration) -> [IPv4Address] {
-        e.network.dnsUpstream.map { $0.compactMap { IPv4Address($0) } } ?? DNSServer.hostUpstream()
+    static func dnsUpstream(_ e: EngineConfiguration) -> [DNSServer.Upstream] {
+        e.network.dnsUpstream.map { $0.compactMap { DNSServer.Upstream($0) } } ?? DNSServer.hostUpstream()
     }
 
     /// What hook scripts read as `berth.config`.

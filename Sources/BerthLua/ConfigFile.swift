@@ -200,8 +200,15 @@ public enum ConfigFile {
                                 continue
                             }
                             let servers = try strings(x, p + [k])
-                            for (i, s) in servers.enumerated() where IPv4Address(s) == nil {
-                                throw fail(p + [k, "[\(i + 1)]"], "\"\(s)\" is not an IPv4 address")
+                            for (i, s) in servers.enumerated() {
+                                let parts = s.split(separator: ":", omittingEmptySubsequences: false)
+                                guard parts.count <= 2, IPv4Address(parts[0]) != nil,
+                                    parts.count == 1 || UInt16(parts[1]).map({ $0 > 0 }) == true
+                                else {
+                                    throw fail(
+                                        p + [k, "[\(i + 1)]"],
+                                        "\"\(s)\" is not an IPv4 address (with an optional :port)")
+                                }
                             }
                             c.network.dnsUpstream = servers
                             continue

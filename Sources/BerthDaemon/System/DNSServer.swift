@@ -19,25 +19,43 @@ final class DNSServer: Sendable {
     private let threadPool: NIOThreadPool
     private let logger: Logger
     /// Upstream servers for names the network does not know; empty means none (SERVFAIL).
-    private let upstream: Mutex<[IPv4Address]>
+    private let upstream: Mutex<[Upstream]>
     private let tables = Mutex<[String: [Entry]]>([:])
     private let channels = Mutex<[String: any Channel]>([:])
 
-    init(group: any EventLoopGroup, threadPool: NIOThreadPool, upstream: [IPv4Address], logger: Logger) {
+    /// A server to forward to: an address and its port (53 unless given, "127.0.0.1:5353").
+    struct Upstream: Sendable, Equatable {
+        let address: IPv4Address
+        let port: UInt16
+
+        init?(_ text: String) {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count <= 2, let address = IPv4Address(parts[0]) else { return nil }
+            self.address = address
+            if parts.count == 2 {
+                guard let port = UInt16(parts[1]), port > 0 else { return nil }
+                self.port = port
+            } else {
+                port = 53
+            }
+        }
+    }
+
+    init(group: any EventLoopGroup, threadPool: NIOThreadPool, upstream: [Upstream], logger: Logger) {
         self.group = group
         self.threadPool = threadPool
         self.upstream = Mutex(upstream)
         self.logger = logger
     }
 
-    func setUpstream(_ servers: [IPv4Address]) { upstream.withLock { $0 = servers } }
+    func setUpstream(_ servers: [Upstream]) { upstream.withLock { $0 = servers } }
 
     /// The nameservers of the host's resolv.conf (loopback ones included: the server runs on the host).
-    static func hostUpstream() -> [IPv4Address] {
+    static func hostUpstream() -> [Upstream] {
         let text = (try? String(decoding: readAll("/etc/resolv.conf"), as: UTF8.self)) ?? ""
         return text.split(separator: "\n").compactMap { line in
             let f = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            return f.count >= 2 && f[0] == "nameserver" ? IPv4Address(f[1]) : nil
+            return f.count >= 2 && f[0] == "nameserver" ? Upstream(String(f[1])) : nil
         }
     }
 
@@ -126,7 +144,7 @@ final class DNSServer: Sendable {
         }
     }
 
-    static func relay(_ query: [UInt8], to server: IPv4Address) -> [UInt8]? {
+    static func relay(_ query: [UInt8], to server: Upstream) -> [UInt8]? {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -134,8 +152,8 @@ final class DNSServer: Sendable {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var sa = sockaddr_in()
         sa.sin_family = sa_family_t(AF_INET)
-        sa.sin_port = UInt16(53).bigEndian
-        sa.sin_addr.s_addr = server.value.bigEndian
+        sa.sin_port = server.port.bigEndian
+        sa.sin_addr.s_addr = server.address.value.bigEndian
         let connected = withUnsafePointer(to: &sa) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
