@@ -76,7 +76,7 @@ public struct ShimLauncher: Sendable {
         }
     }
 
-    static func spawn(path: String, args: [String], env: [String], fds: [Int32]) -> pid_t {
+    public static func spawn(path: String, args: [String], env: [String], fds: [Int32]) -> pid_t {
         let cArgs = args.map { strdup($0) } + [nil]
         let cEnv = env.map { strdup($0) } + [nil]
         defer {

@@ -2,10 +2,32 @@
 // async or NIO, because it forks and enters namespaces (see ARCHITECTURE.md §1).
 //
 //   berth-shim start <state-dir>     fd 3: the daemon's end of a socketpair
+//   berth-shim netconf PID IFNAME ADDRESS PREFIX     configure an interface inside PID's network namespace
+//                                                    (network connect on a running container)
 import BerthCore
+import CBerthLinux
 import Glibc
 
 let arguments = CommandLine.arguments
+if arguments.count == 6, arguments[1] == "netconf" {
+    let fd = open("/proc/\(arguments[2])/ns/net", O_RDONLY | O_CLOEXEC)
+    guard fd >= 0, berth_setns(fd, BERTH_CLONE_NEWNET) == 0 else {
+        ShimLog.fatal("berth-shim netconf: cannot enter the network namespace of \(arguments[2])")
+    }
+    guard let address = Shim.ipv4(arguments[4]), let prefix = Int32(arguments[5]) else {
+        ShimLog.fatal("berth-shim netconf: bad address \(arguments[4])/\(arguments[5])")
+    }
+    var inside = berth_net_inside()
+    inside.address = address
+    inside.prefix = prefix
+    var message = [CChar](repeating: 0, count: 200)
+    let rc = arguments[3].withCString { name in
+        inside.name = name
+        return berth_net_configure_inside(&inside, &message, message.count)
+    }
+    if rc < 0 { ShimLog.fatal("berth-shim netconf: \(String(nulTerminated: message))") }
+    exit(0)
+}
 guard arguments.count == 3, arguments[1] == "start" else {
     ShimLog.fatal("usage: berth-shim start STATE_DIR (started by berthd)")
 }

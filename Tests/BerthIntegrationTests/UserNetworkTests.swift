@@ -107,3 +107,80 @@ struct UserNetworkTests {
         }
     }
 }
+
+/// `network connect` and `disconnect` on a running container, and a connection made while stopped.
+@Suite(.serialized)
+struct ConnectTests {
+    @Test func runningContainersJoinAndLeaveNetworks() async throws {
+        try await TestDaemon.with { d in
+            try d.client.checked("POST", "/networks/create", body: Array("{\"Name\":\"side\"}".utf8))
+            let server = try d.create(
+                ["sh", "-c", "while true; do echo from-side | nc -l -p 80; done"],
+                host: [("NetworkMode", .string("side"))])
+            try d.client.checked("POST", "/containers/\(server)/start")
+            let serverIP = try #require(
+                try d.client.checked("GET", "/containers/\(server)/json").json?["NetworkSettings"]?["Networks"]?[
+                    "side"]?[
+                        "IPAddress"]?.stringValue)
+            // On the default bridge, it cannot reach the other network until it is connected.
+            let watcher = try d.create(
+                [
+                    "sh", "-c",
+                    "while true; do echo \"links $(ls /sys/class/net | tr '\\n' ' ')\"; nc -w 1 \(serverIP) 80 </dev/null; sleep 0.3; done",
+                ], name: "watcher")
+            try d.client.checked("POST", "/containers/\(watcher)/start")
+            let body: JSONValue = .object([
+                ("Container", .string("watcher")), ("EndpointConfig", .object([("Aliases", .strings(["w2"]))])),
+            ])
+            try d.client.checked("POST", "/networks/side/connect", body: Array(body.serialized.utf8))
+            var logs = ""
+            for _ in 0..<50 where !logs.contains("from-side") {
+                usleep(200_000)
+                logs = try d.logs(watcher).0
+            }
+            #expect(logs.contains("links eth0 eth1 lo"))
+            #expect(logs.contains("from-side"))
+            let nets = try d.client.checked("GET", "/containers/\(watcher)/json").json?["NetworkSettings"]?["Networks"]
+            #expect(nets?["side"]?["IPAddress"]?.stringValue?.isEmpty == false)
+            #expect(nets?["side"]?["Aliases"]?.stringArray == ["w2"])
+            let members =
+                try d.client.checked("GET", "/networks/side").json?["Containers"]?.objectMembers.map(\.0) ?? []
+            #expect(Set(members) == [server, watcher])
+            #expect(
+                try d.client.call("POST", "/networks/side/connect", body: Array(body.serialized.utf8)).status == 403)
+            // Disconnect: the interface goes away; the network can be removed once nobody is on it.
+            try d.client.checked("POST", "/networks/side/disconnect", body: Array("{\"Container\":\"watcher\"}".utf8))
+            let before = try d.logs(watcher).0.count
+            var after = ""
+            for _ in 0..<50 where !after.contains("links eth0 lo") {
+                usleep(200_000)
+                after = String(try d.logs(watcher).0.dropFirst(before))
+            }
+            #expect(after.contains("links eth0 lo"))
+            #expect(
+                try d.client.call("POST", "/networks/side/disconnect", body: Array("{\"Container\":\"watcher\"}".utf8))
+                    .status == 403)
+            #expect(
+                try d.client.call("POST", "/networks/nosuch/connect", body: Array("{\"Container\":\"watcher\"}".utf8))
+                    .status == 404)
+            #expect(
+                try d.client.call("POST", "/networks/host/connect", body: Array("{\"Container\":\"watcher\"}".utf8))
+                    .status == 400)
+            for c in [server, watcher] { try d.client.checked("DELETE", "/containers/\(c)", query: [("force", "1")]) }
+        }
+    }
+
+    @Test func aConnectionMadeWhileStoppedAppliesAtStart() async throws {
+        try await TestDaemon.with { d in
+            try d.client.checked("POST", "/networks/create", body: Array("{\"Name\":\"later\"}".utf8))
+            let id = try d.create(
+                ["sh", "-c", "ls /sys/class/net | tr '\\n' ' '; ip route | grep -c default"], name: "late1")
+            try d.client.checked("POST", "/networks/later/connect", body: Array("{\"Container\":\"late1\"}".utf8))
+            try d.client.checked("POST", "/containers/\(id)/start")
+            _ = try d.client.checked("POST", "/containers/\(id)/wait")
+            // Two interfaces, one default route (through the network it was created on).
+            #expect(try d.logs(id).0 == "eth0 eth1 lo 1\n")
+            try d.client.checked("DELETE", "/containers/\(id)")
+        }
+    }
+}

@@ -37,6 +37,42 @@ struct ContainerRecord: Sendable {
     var requestedMAC = ""
     /// Published ports while the container runs.
     var ports: [PublishedPort] = []
+    /// Networks joined with `network connect`, besides the one it was created on.
+    var connections: [Connection] = []
+
+    struct Connection: Sendable {
+        var networkID: String
+        var aliases: [String] = []
+        var requestedIP = ""
+        /// Its interface inside (eth1, eth2, ...) and endpoint while the container runs.
+        var ifname = ""
+        var endpoint: EndpointInfo?
+
+        var json: JSONValue {
+            .object([
+                ("network", .string(networkID)), ("aliases", .strings(aliases)), ("requestedIP", .string(requestedIP)),
+                ("ifname", .string(ifname)), ("ip", .string(endpoint?.ipAddress ?? "")),
+                ("prefix", .int(endpoint?.prefixLength ?? 0)), ("mac", .string(endpoint?.macAddress ?? "")),
+            ])
+        }
+
+        init(networkID: String) { self.networkID = networkID }
+
+        init?(json: JSONValue) {
+            guard let id = json["network"]?.stringValue else { return nil }
+            networkID = id
+            aliases = json["aliases"]?.stringArray ?? []
+            requestedIP = json["requestedIP"]?.stringValue ?? ""
+            ifname = json["ifname"]?.stringValue ?? ""
+            if let ip = json["ip"]?.stringValue, !ip.isEmpty {
+                var e = EndpointInfo()
+                e.ipAddress = ip
+                e.prefixLength = json["prefix"]?.intValue ?? 0
+                e.macAddress = json["mac"]?.stringValue ?? ""
+                endpoint = e
+            }
+        }
+    }
 
     var shortID: String { String(id.prefix(12)) }
     var tty: Bool { config["Tty"]?.boolValue ?? false }
@@ -57,6 +93,7 @@ struct ContainerRecord: Sendable {
             ("exitCode", .int(exitCode)), ("error", .string(error)), ("startedAt", .string(String(startedAt))),
             ("finishedAt", .string(String(finishedAt))), ("oomKilled", .bool(oomKilled)),
             ("restartCount", .int(restartCount)), ("hasRun", .bool(hasRun)), ("aliases", .strings(aliases)),
+            ("connections", .array(connections.map(\.json))),
             ("requestedIP", .string(requestedIP)), ("requestedMAC", .string(requestedMAC)),
             (
                 "ports",
@@ -115,6 +152,7 @@ struct ContainerRecord: Sendable {
         oomKilled = json["oomKilled"]?.boolValue ?? false
         restartCount = json["restartCount"]?.intValue ?? 0
         hasRun = json["hasRun"]?.boolValue ?? false
+        connections = (json["connections"]?.arrayValue ?? []).compactMap { Connection(json: $0) }
         aliases = json["aliases"]?.stringArray ?? []
         requestedIP = json["requestedIP"]?.stringValue ?? ""
         requestedMAC = json["requestedMAC"]?.stringValue ?? ""

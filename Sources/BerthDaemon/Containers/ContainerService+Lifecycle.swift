@@ -29,6 +29,8 @@ extension ContainerService {
             var spec = try await makeSpec(record)
             try await attachNetwork(&record, spec: &spec)
             records[id]?.endpoint = record.endpoint
+            try await attachConnections(&record, spec: &spec)
+            records[id]?.connections = record.connections
             result = try await launcher.start(spec: spec, output: rt.output) { [weak self] event in
                 Task { await self?.shimEvent(id, event) }
             }
@@ -36,8 +38,10 @@ extension ContainerService {
             throw await startFailed(id, error)
         }
         let endpoint = record.endpoint
+        let connections = record.connections
         record = records[id] ?? record
         record.endpoint = endpoint
+        record.connections = connections
         record.status = .running
         record.pid = result.1
         record.startedAt = Clock.nowNanos()
@@ -64,6 +68,7 @@ extension ContainerService {
         runtimes[id]?.starting = false
         guard var failed = records[id] else { return error }
         detachNetwork(&failed)
+        detachConnections(&failed)
         let code = error.code.name == "start" ? error.code.errno : 125
         failed.exitCode = code
         failed.error = error.message
@@ -252,6 +257,7 @@ extension ContainerService {
         record.finishedAt = status.finishedAt > 0 ? status.finishedAt : Clock.nowNanos()
         record.error = status.error
         detachNetwork(&record)
+        detachConnections(&record)
         // A container removed on exit goes straight to `removing` (one write instead of two).
         if record.autoRemove { record.status = .removing }
         saveQuietly(record)

@@ -222,10 +222,17 @@ extension ContainerService {
     /// Containers with an endpoint on `network` (running ones).
     func endpoints(on network: NetworkRecord) -> [ContainerRecord] {
         records.values.filter { r in
+            if r.connections.contains(where: { $0.networkID == network.id && $0.endpoint != nil }) { return true }
             guard r.endpoint != nil else { return false }
             let mode = r.networkMode
             return mode == network.id || mode == network.name || (network.name == "bridge" && mode == "default")
         }
+    }
+
+    /// A container's endpoint on `network` (created on it, or connected).
+    func endpoint(of r: ContainerRecord, on network: NetworkRecord) -> EndpointInfo? {
+        if let c = r.connections.first(where: { $0.networkID == network.id }) { return c.endpoint }
+        return r.endpoint
     }
 
     static let builtinNetworks = ["bridge", "host", "none"]
@@ -235,7 +242,7 @@ extension ContainerService {
         var containers: [(String, JSONValue)] = []
         if verbose {
             for c in endpoints(on: r) {
-                guard let e = c.endpoint else { continue }
+                guard let e = endpoint(of: c, on: r) else { continue }
                 containers.append(
                     (
                         c.id,
@@ -373,7 +380,7 @@ extension ContainerService {
         var deleted: [String] = []
         for r in networkRecords.values.sorted(by: { $0.name < $1.name })
         where !Self.builtinNetworks.contains(r.name)
-            && !records.values.contains(where: { $0.networkMode == r.name || $0.networkMode == r.id })
+            && !records.values.contains(where: { isAttached($0, to: r) })
         {
             if (try? await removeNetwork(r.id)) != nil { deleted.append(r.name) }
         }

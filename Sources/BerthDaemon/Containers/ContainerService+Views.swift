@@ -70,22 +70,23 @@ extension ContainerService {
                     ("IPPrefixLen", .int(ep?.prefixLength ?? 0)), ("MacAddress", .string(ep?.macAddress ?? "")),
                     (
                         "Networks",
-                        .object([
-                            (
-                                network,
-                                .object([
-                                    ("IPAMConfig", .null), ("Links", .null), ("Aliases", .null),
-                                    ("NetworkID", .string(networkID)),
-                                    ("EndpointID", .string(ep == nil ? "" : r.id)),
-                                    ("Gateway", .string(ep?.gateway ?? "")),
-                                    ("IPAddress", .string(ep?.ipAddress ?? "")),
-                                    ("IPPrefixLen", .int(ep?.prefixLength ?? 0)),
-                                    ("IPv6Gateway", .string("")), ("GlobalIPv6Address", .string("")),
-                                    ("GlobalIPv6PrefixLen", .int(0)),
-                                    ("MacAddress", .string(ep?.macAddress ?? "")), ("DriverOpts", .null),
-                                ])
-                            )
-                        ])
+                        .object(
+                            [
+                                (
+                                    network,
+                                    .object([
+                                        ("IPAMConfig", .null), ("Links", .null), ("Aliases", .null),
+                                        ("NetworkID", .string(networkID)),
+                                        ("EndpointID", .string(ep == nil ? "" : r.id)),
+                                        ("Gateway", .string(ep?.gateway ?? "")),
+                                        ("IPAddress", .string(ep?.ipAddress ?? "")),
+                                        ("IPPrefixLen", .int(ep?.prefixLength ?? 0)),
+                                        ("IPv6Gateway", .string("")), ("GlobalIPv6Address", .string("")),
+                                        ("GlobalIPv6PrefixLen", .int(0)),
+                                        ("MacAddress", .string(ep?.macAddress ?? "")), ("DriverOpts", .null),
+                                    ])
+                                )
+                            ] + connectedNetworksJSON(r))
                     ),
                 ])
             ),
@@ -213,5 +214,25 @@ extension ContainerService {
     /// Go's `units.HumanDuration` of a span in nanoseconds.
     static func humanDuration(_ nanos: Int64) -> String {
         TimeText.humanDuration(seconds: Double(nanos) / 1e9)
+    }
+
+    /// inspect's `Networks` entries for networks joined with `network connect`.
+    func connectedNetworksJSON(_ r: ContainerRecord) -> [(String, JSONValue)] {
+        r.connections.compactMap { c in
+            guard let network = networkRecords[c.networkID] else { return nil }
+            let e = c.endpoint
+            return (
+                network.name,
+                .object([
+                    ("IPAMConfig", .null), ("Links", .null),
+                    ("Aliases", c.aliases.isEmpty ? .null : .strings(c.aliases)),
+                    ("NetworkID", .string(network.id)), ("EndpointID", .string(e == nil ? "" : r.id)),
+                    ("Gateway", .string(e?.gateway ?? "")), ("IPAddress", .string(e?.ipAddress ?? "")),
+                    ("IPPrefixLen", .int(e?.prefixLength ?? 0)), ("IPv6Gateway", .string("")),
+                    ("GlobalIPv6Address", .string("")), ("GlobalIPv6PrefixLen", .int(0)),
+                    ("MacAddress", .string(e?.macAddress ?? "")), ("DriverOpts", .null),
+                ])
+            )
+        }
     }
 }

@@ -14,6 +14,23 @@ enum NetworkRoutes {
             try await c.removeNetwork(req.param("id"))
             return .noContent()
         }
+        t.add("POST", "/networks/{id}/connect") { req in
+            let body = try Routes.jsonBody(req, required: true)
+            guard let container = body["Container"]?.stringValue, !container.isEmpty else {
+                throw BerthError.invalidArgument("Container is required")
+            }
+            try await c.connect(network: req.param("id"), container: container, config: body["EndpointConfig"])
+            return HTTPResponse(status: 200)
+        }
+        t.add("POST", "/networks/{id}/disconnect") { req in
+            let body = try Routes.jsonBody(req, required: true)
+            guard let container = body["Container"]?.stringValue, !container.isEmpty else {
+                throw BerthError.invalidArgument("Container is required")
+            }
+            try await c.disconnect(
+                network: req.param("id"), container: container, force: body["Force"]?.boolValue ?? false)
+            return HTTPResponse(status: 200)
+        }
         t.add("POST", "/networks/prune") { _ in
             .json(.object([("NetworksDeleted", .strings(await c.pruneNetworks()))]))
         }

@@ -1,0 +1,172 @@
+import BerthCore
+import BerthNetworkBridge
+import BerthOS
+import BerthRuntime
+import CBerthLinux
+import Glibc
+
+extension ContainerService {
+    /// The endpoint ID of a container on a connected network (distinct per network, so are its veth names).
+    static func connectionEndpointID(_ containerID: String, _ networkID: String) -> String {
+        String(containerID.prefix(6)) + String(networkID.prefix(5))
+    }
+
+    /// Whether `record` is on `network`, by the network it was created on or by `network connect`.
+    func isAttached(_ record: ContainerRecord, to network: NetworkRecord) -> Bool {
+        let mode = record.networkMode
+        if mode == network.id || mode == network.name { return true }
+        return record.connections.contains { $0.networkID == network.id }
+    }
+
+    /// `POST /networks/{id}/connect`: a container joins another network; a running one gets its interface at
+    /// once (the next free ethN), a stopped one at its next start.
+    func connect(network ref: String, container cref: String, config: JSONValue?) async throws(BerthError) {
+        if ref == "host" || ref == "none" {
+            throw .invalidArgument("container cannot be disconnected from host network or connected to host network")
+        }
+        guard let driver = bridgeDriver else { throw .notFound("network \(ref) not found") }
+        let network = ref == "bridge" ? try await bridgeNetwork() : findNetwork(ref)
+        guard let network else { throw .notFound("network \(ref) not found") }
+        var record = try lookup(cref)
+        let mode = record.networkMode
+        if mode == "host" || mode == "none" || mode.hasPrefix("container:") {
+            throw .invalidArgument(
+                "container sharing network namespace with another container or host cannot be connected to any other network"
+            )
+        }
+        if isAttached(record, to: network) {
+            throw .forbidden("endpoint with name \(record.name) already exists in network \(network.name)")
+        }
+        try await ensureUp(network)
+        var c = ContainerRecord.Connection(networkID: network.id)
+        c.aliases = config?["Aliases"]?.stringArray ?? []
+        if let ip = config?["IPAMConfig"]?["IPv4Address"]?.stringValue, !ip.isEmpty {
+            guard let a = IPv4Address(ip), network.options["subnet"].flatMap({ IPv4Subnet($0) })?.contains(a) == true
+            else { throw .invalidArgument("no configured subnet contains IP address \(ip)") }
+            c.requestedIP = ip
+        }
+        if record.isRunning, record.pid > 0 {
+            let used = Set(record.connections.map(\.ifname))
+            c.ifname = (1...64).map { "eth\($0)" }.first { !used.contains($0) } ?? "eth65"
+            let endpoint = try await driver.createEndpoint(
+                network: network, endpointID: Self.connectionEndpointID(record.id, network.id),
+                requested: IPv4Address(c.requestedIP))
+            do {
+                try wireLive(endpoint, ifname: c.ifname, pid: record.pid)
+            } catch {
+                driver.deleteEndpoint(network: network, endpointID: record.id, address: endpoint.ipAddress)
+                throw error
+            }
+            c.endpoint = endpoint
+            registerNames(record, on: network, endpoint: endpoint, aliases: c.aliases)
+        }
+        record.connections.append(c)
+        try save(record)
+        events.publish(
+            type: "network", action: "connect", id: network.id,
+            attributes: ["container": record.id, "name": network.name])
+    }
+
+    /// `POST /networks/{id}/disconnect`.
+    func disconnect(network ref: String, container cref: String, force: Bool) async throws(BerthError) {
+        let network = ref == "bridge" ? networkRecords.values.first { $0.name == "bridge" } : findNetwork(ref)
+        guard let network else { throw .notFound("network \(ref) not found") }
+        var record = try lookup(cref)
+        guard let index = record.connections.firstIndex(where: { $0.networkID == network.id }) else {
+            if isAttached(record, to: network) {
+                throw .invalidArgument(
+                    "container \(record.name) is on \(network.name) since its creation: disconnecting from that network is not supported yet"
+                )
+            }
+            throw .forbidden("container \(record.name) is not connected to network \(network.name)")
+        }
+        let c = record.connections.remove(at: index)
+        if let endpoint = c.endpoint {
+            // The host end takes the container end with it.
+            _ = berth_nl_link_del("veth" + Self.connectionEndpointID(record.id, network.id).prefix(11))
+            bridgeDriver?.deleteEndpoint(
+                network: network, endpointID: Self.connectionEndpointID(record.id, network.id),
+                address: endpoint.ipAddress)
+            dns.remove(network: network.id, containerID: record.id)
+        }
+        try save(record)
+        events.publish(
+            type: "network", action: "disconnect", id: network.id,
+            attributes: ["container": record.id, "name": network.name])
+    }
+
+    /// A veth into a running container, configured inside by `berth-shim netconf` (which enters the
+    /// namespace: the daemon itself never switches namespaces).
+    func wireLive(_ endpoint: EndpointInfo, ifname: String, pid: Int32) throws(BerthError) {
+        guard let i = endpoint.interface else { return }
+        var c = berth_veth_config()
+        c.pid = pid
+        c.mtu = Int32(i.mtu)
+        var message = [CChar](repeating: 0, count: 256)
+        let rc = i.bridge.withCString { bridge in
+            i.hostName.withCString { host in
+                ifname.withCString { name in
+                    c.bridge = bridge
+                    c.host_name = host
+                    c.container_name = name
+                    return berth_net_attach_veth(&c, &message, message.count)
+                }
+            }
+        }
+        if rc < 0 { throw BerthError(.system(-rc), "network connect: \(String(nulTerminated: message))") }
+        let pidHelper = ShimLauncher.spawn(
+            path: configuration.shimPath,
+            args: [
+                configuration.shimPath, "netconf", String(pid), ifname, endpoint.ipAddress,
+                String(endpoint.prefixLength),
+            ],
+            env: [], fds: [-1, -1, -1])
+        var status: Int32 = 0
+        guard pidHelper > 0, waitpid(pidHelper, &status, 0) == pidHelper, status == 0 else {
+            _ = berth_nl_link_del(i.hostName)
+            throw BerthError(.internalError, "network connect: could not configure \(ifname) in the container")
+        }
+    }
+
+    func registerNames(_ record: ContainerRecord, on network: NetworkRecord, endpoint: EndpointInfo, aliases: [String])
+    {
+        guard network.name != "bridge", let address = IPv4Address(endpoint.ipAddress) else { return }
+        dns.add(
+            network: network.id, containerID: record.id,
+            names: [record.name, record.shortID, record.config["Hostname"]?.stringValue ?? ""] + aliases,
+            address: address)
+    }
+
+    /// At start: the connected networks' interfaces (after the first network's), no default route.
+    func attachConnections(_ record: inout ContainerRecord, spec: inout ShimSpec) async throws(BerthError) {
+        guard let driver = bridgeDriver else { return }
+        for k in record.connections.indices {
+            guard let network = networkRecords[record.connections[k].networkID] else { continue }
+            try await ensureUp(network)
+            let ifname = "eth\(spec.interfaces.count + (spec.interfaces.isEmpty ? 1 : 0))"
+            var endpoint = try await driver.createEndpoint(
+                network: network, endpointID: Self.connectionEndpointID(record.id, network.id),
+                requested: IPv4Address(record.connections[k].requestedIP))
+            endpoint.interface?.containerName = ifname
+            endpoint.interface?.gateway = ""
+            if let i = endpoint.interface { spec.interfaces.append(i) }
+            record.connections[k].ifname = ifname
+            record.connections[k].endpoint = endpoint
+            registerNames(record, on: network, endpoint: endpoint, aliases: record.connections[k].aliases)
+        }
+    }
+
+    /// At exit: the connected networks' addresses go back.
+    func detachConnections(_ record: inout ContainerRecord) {
+        for k in record.connections.indices {
+            guard let endpoint = record.connections[k].endpoint,
+                let network = networkRecords[record.connections[k].networkID]
+            else { continue }
+            bridgeDriver?.deleteEndpoint(
+                network: network, endpointID: Self.connectionEndpointID(record.id, network.id),
+                address: endpoint.ipAddress)
+            dns.remove(network: network.id, containerID: record.id)
+            record.connections[k].endpoint = nil
+        }
+    }
+}
