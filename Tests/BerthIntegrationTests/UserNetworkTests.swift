@@ -148,6 +148,13 @@ struct ConnectTests {
             #expect(Set(members) == [server, watcher])
             #expect(
                 try d.client.call("POST", "/networks/side/connect", body: Array(body.serialized.utf8)).status == 403)
+            // After a daemon restart the connection's address and names are still its own.
+            let sideIP = nets?["side"]?["IPAddress"]?.stringValue ?? "?"
+            d.crash()
+            try d.start()
+            let lookup = try d.run(
+                ["sh", "-c", "nslookup w2 | grep ^Address | tail -1"], host: [("NetworkMode", .string("side"))])
+            #expect(lookup.stdout == "Address: \(sideIP)\n")
             // Disconnect: the interface goes away; the network can be removed once nobody is on it.
             try d.client.checked("POST", "/networks/side/disconnect", body: Array("{\"Container\":\"watcher\"}".utf8))
             let before = try d.logs(watcher).0.count

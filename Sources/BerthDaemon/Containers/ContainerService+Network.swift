@@ -199,6 +199,13 @@ extension ContainerService {
         guard let driver = bridgeDriver else { return }
         defer { applyFirewallQuietly() }
         for r in records.values where r.isRunning {
+            // Networks joined with `network connect`: their addresses and names come back too.
+            for c in r.connections {
+                guard let e = c.endpoint, let network = networkRecords[c.networkID] else { continue }
+                try? await ensureUp(network)
+                driver.restoreEndpoint(network: network, address: e.ipAddress)
+                registerNames(r, on: network, endpoint: e, aliases: c.aliases)
+            }
             // Hold the published ports again (the DNAT rules come back with the table).
             var held: [PortReservation] = []
             for p in r.ports {
