@@ -144,6 +144,33 @@ extension ContainerOptions {
         if let stopSignal, !stopSignal.isEmpty { config["StopSignal"] = .string(stopSignal) }
         if let stopTimeout { config["StopTimeout"] = .int(stopTimeout) }
 
+        // -p and --expose, as the docker CLI's nat.ParsePortSpecs: [ip:][hostPort:]containerPort[/proto],
+        // ranges of equal length expanded.
+        var exposed: [(String, JSONValue)] = []
+        var bindings: [(String, JSONValue)] = []
+        for spec in publish {
+            do {
+                for (key, ip, hostPort) in try Self.parsePublish(spec) {
+                    if !exposed.contains(where: { $0.0 == key }) { exposed.append((key, .object([]))) }
+                    let binding: JSONValue = .object([("HostIp", .string(ip)), ("HostPort", .string(hostPort))])
+                    if let i = bindings.firstIndex(where: { $0.0 == key }) {
+                        bindings[i].1 = .array((bindings[i].1.arrayValue ?? []) + [binding])
+                    } else {
+                        bindings.append((key, .array([binding])))
+                    }
+                }
+            } catch { throw flagError(spec, "-p, --publish", error.message) }
+        }
+        for spec in expose {
+            do {
+                for (key, _, _) in try Self.parsePublish(spec) where !exposed.contains(where: { $0.0 == key }) {
+                    exposed.append((key, .object([])))
+                }
+            } catch { throw flagError(spec, "--expose", error.message) }
+        }
+        if !exposed.isEmpty { config["ExposedPorts"] = .object(exposed) }
+        if let macAddress, !macAddress.isEmpty { config["MacAddress"] = .string(macAddress) }
+
         let networkMode = network ?? "default"
         config["HostConfig"] = Self.hostConfig([
             ("NetworkMode", .string(networkMode)),
@@ -162,9 +189,23 @@ extension ContainerOptions {
             ("MemorySwappiness", .int(memorySwappiness)),
             ("PidsLimit", .int(pidsLimit)),
             ("Ulimits", .array(ulimits)),
+            ("PortBindings", .object(bindings)),
+            ("PublishAllPorts", .bool(publishAll)),
+            ("Links", links.isEmpty ? .null : .strings(links)),
+            ("Dns", .strings(dns)),
+            ("DnsSearch", .strings(dnsSearch)),
+            ("ExtraHosts", addHosts.isEmpty ? .null : .strings(addHosts.map { $0.replacingFirstEquals() })),
         ])
+        var endpoint = Self.emptyEndpoint
+        if let ip, !ip.isEmpty { endpoint["IPAMConfig"] = .object([("IPv4Address", .string(ip))]) }
+        if !networkAliases.isEmpty { endpoint["Aliases"] = .strings(networkAliases) }
+        if let macAddress, !macAddress.isEmpty { endpoint["MacAddress"] = .string(macAddress) }
+        let customized = ip != nil || !networkAliases.isEmpty || macAddress != nil
         config["NetworkingConfig"] = .object([
-            ("EndpointsConfig", network == nil ? .object([("default", Self.emptyEndpoint)]) : .object([]))
+            (
+                "EndpointsConfig",
+                network == nil || customized ? .object([(network ?? "default", endpoint)]) : .object([])
+            )
         ])
 
         var query: [(String, String)] = []
@@ -209,4 +250,55 @@ extension ContainerOptions {
         ("Gateway", .string("")), ("IPAddress", .string("")), ("IPPrefixLen", .int(0)), ("IPv6Gateway", .string("")),
         ("GlobalIPv6Address", .string("")), ("GlobalIPv6PrefixLen", .int(0)), ("DNSNames", .null),
     ])
+
+    /// One -p/--expose spec: (port key "80/tcp", host IP, host port) per container port.
+    static func parsePublish(_ spec: String) throws(CLIError) -> [(String, String, String)] {
+        var rest = spec
+        var proto = "tcp"
+        if let slash = rest.lastIndex(of: "/") {
+            proto = String(rest[rest.index(after: slash)...]).lowercased()
+            rest = String(rest[..<slash])
+            guard ["tcp", "udp", "sctp"].contains(proto) else { throw CLIError("invalid proto: \(proto)") }
+        }
+        var parts = rest.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        var ip = ""
+        if parts.count == 3 {
+            ip = parts.removeFirst()
+        } else if parts.count > 3 {
+            throw CLIError("invalid port format")
+        }
+        let containerText = parts.removeLast()
+        let hostText = parts.first ?? ""
+        func range(_ text: String) throws(CLIError) -> ClosedRange<Int> {
+            let ends = text.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
+            guard (1...2).contains(ends.count), let lo = ends[0], let hi = ends.last ?? nil, 1 <= lo, lo <= hi,
+                hi <= 65535
+            else {
+                throw CLIError("invalid containerPort: \(text)")
+            }
+            return lo...hi
+        }
+        let container = try range(containerText)
+        var host: ClosedRange<Int>?
+        if !hostText.isEmpty {
+            host = try range(hostText)
+            if let h = host, h.count != container.count, h.count != 1 {
+                throw CLIError(
+                    "invalid ranges specified for container and host Ports: \(containerText) and \(hostText)")
+            }
+        }
+        return container.enumerated().map { i, port in
+            var hostPort = ""
+            if let h = host { hostPort = h.count == 1 ? String(h.lowerBound) : String(h.lowerBound + i) }
+            return ("\(port)/\(proto)", ip, hostPort)
+        }
+    }
+}
+
+extension String {
+    /// "host=ip" (newer docker CLI spelling) as "host:ip".
+    fileprivate func replacingFirstEquals() -> String {
+        guard !contains(":"), let eq = firstIndex(of: "=") else { return self }
+        return String(self[..<eq]) + ":" + String(self[index(after: eq)...])
+    }
 }

@@ -70,6 +70,44 @@ struct ContainerOptions: ParsableArguments {
     var network: String?
 
     @Option(
+        name: .customLong("network-alias"),
+        help: ArgumentHelp("Add network-scoped alias for the container.", valueName: "list"))
+    var networkAliases: [String] = []
+
+    @Option(name: .customLong("ip"), help: ArgumentHelp("IPv4 address (e.g., 172.30.100.104).", valueName: "string"))
+    var ip: String?
+
+    @Option(
+        name: .customLong("mac-address"),
+        help: ArgumentHelp("Container MAC address (e.g., 92:d0:c6:0a:29:33).", valueName: "string"))
+    var macAddress: String?
+
+    @Option(
+        name: [.customShort("p"), .customLong("publish")],
+        help: ArgumentHelp("Publish a container's port(s) to the host.", valueName: "list"))
+    var publish: [String] = []
+
+    @Flag(name: [.customShort("P"), .customLong("publish-all")], help: "Publish all exposed ports to random ports.")
+    var publishAll = false
+
+    @Option(name: .customLong("expose"), help: ArgumentHelp("Expose a port or a range of ports.", valueName: "list"))
+    var expose: [String] = []
+
+    @Option(name: .customLong("link"), help: ArgumentHelp("Add link to another container.", valueName: "list"))
+    var links: [String] = []
+
+    @Option(name: .customLong("dns"), help: ArgumentHelp("Set custom DNS servers.", valueName: "list"))
+    var dns: [String] = []
+
+    @Option(name: .customLong("dns-search"), help: ArgumentHelp("Set custom DNS search domains.", valueName: "list"))
+    var dnsSearch: [String] = []
+
+    @Option(
+        name: .customLong("add-host"),
+        help: ArgumentHelp("Add a custom host-to-IP mapping (host:ip).", valueName: "list"))
+    var addHosts: [String] = []
+
+    @Option(
         name: .customLong("pids-limit"), parsing: .unconditional,
         help: ArgumentHelp("Tune container pids limit (set -1 for unlimited).", valueName: "int"))
     var pidsLimit: Int64 = 0
