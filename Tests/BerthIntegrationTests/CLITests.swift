@@ -71,4 +71,28 @@ struct CLITests {
             #expect(r.stdout == "busybox:latest\n")
         }
     }
+
+    @Test func networkCommandsAndPort() async throws {
+        try await TestDaemon.with { d in
+            let created = try Self.berth(
+                d, ["network", "create", "--subnet", "10.213.66.0/24", "--label", "a=b", "clinet"])
+            #expect(created.status == 0 && created.stdout.count == 65)
+            let ls = try Self.berth(d, ["network", "ls"])
+            #expect(ls.stdout.hasPrefix("NETWORK ID     NAME      DRIVER    SCOPE\n"))
+            #expect(ls.stdout.contains("clinet    bridge    local"))
+            let inspect = try Self.berth(d, ["network", "inspect", "-f", "{{.Name}} {{.Labels}}", "clinet"])
+            #expect(inspect.stdout == "clinet map[a:b]\n")
+            let run = try Self.berth(
+                d, ["run", "-d", "--name", "pub9", "-p", "127.0.0.1::80", "busybox", "sleep", "30"])
+            #expect(run.status == 0)
+            let port = try Self.berth(d, ["port", "pub9"])
+            #expect(port.stdout.hasPrefix("80/tcp -> 127.0.0.1:"), "\(port.stdout) \(port.stderr)")
+            #expect(try Self.berth(d, ["network", "connect", "--alias", "x9", "clinet", "pub9"]).status == 0)
+            #expect(try Self.berth(d, ["network", "disconnect", "clinet", "pub9"]).status == 0)
+            _ = try Self.berth(d, ["rm", "-f", "pub9"])
+            #expect(try Self.berth(d, ["network", "rm", "clinet"]).stdout == "clinet\n")
+            let missing = try Self.berth(d, ["network", "rm", "clinet"])
+            #expect(missing.status != 0 && missing.stderr.contains("network clinet not found"))
+        }
+    }
 }
