@@ -86,11 +86,16 @@ out:
     return rc;
 }
 
-static void link_req(struct nl_req *r, int type, int flags) {
+/// A zeroed request of `type` whose fixed header (ifinfomsg, ifaddrmsg or rtmsg) is `header` bytes.
+static void nl_req_init(struct nl_req *r, int type, int flags, size_t header) {
     memset(r, 0, sizeof *r);
-    r->n.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+    r->n.nlmsg_len = NLMSG_LENGTH(header);
     r->n.nlmsg_type = (unsigned short)type;
     r->n.nlmsg_flags = (unsigned short)flags;
+}
+
+static void link_req(struct nl_req *r, int type, int flags) {
+    nl_req_init(r, type, flags, sizeof(struct ifinfomsg));
     r->u.i.ifi_family = AF_UNSPEC;
 }
 
@@ -170,10 +175,7 @@ int berth_nl_addr_add(const char *name, const uint8_t addr[4], int prefix) {
     unsigned idx = if_nametoindex(name);
     if (!idx) return -ENODEV;
     struct nl_req r;
-    memset(&r, 0, sizeof r);
-    r.n.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
-    r.n.nlmsg_type = RTM_NEWADDR;
-    r.n.nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+    nl_req_init(&r, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, sizeof(struct ifaddrmsg));
     r.u.a.ifa_family = AF_INET;
     r.u.a.ifa_prefixlen = (unsigned char)prefix;
     r.u.a.ifa_index = idx;
@@ -197,10 +199,7 @@ int berth_nl_route_add_default(const uint8_t gateway[4], const char *dev) {
     unsigned idx = if_nametoindex(dev);
     if (!idx) return -ENODEV;
     struct nl_req r;
-    memset(&r, 0, sizeof r);
-    r.n.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
-    r.n.nlmsg_type = RTM_NEWROUTE;
-    r.n.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+    nl_req_init(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct rtmsg));
     r.u.r.rtm_family = AF_INET;
     r.u.r.rtm_table = RT_TABLE_MAIN;
     r.u.r.rtm_protocol = RTPROT_BOOT;

@@ -150,13 +150,7 @@ extension ContainerService {
         if let interface = endpoint.interface { spec.interfaces = [interface] }
         record.endpoint = endpoint
         let user = network.name != "bridge"
-        if user, let address = IPv4Address(endpoint.ipAddress) {
-            let hostname = record.config["Hostname"]?.stringValue ?? ""
-            dns.add(
-                network: network.id, containerID: record.id,
-                names: [record.name, record.shortID, hostname] + record.aliases,
-                address: address)
-        }
+        registerNames(record, on: network, endpoint: endpoint, aliases: record.aliases)
         do {
             try writeEtcFiles(
                 record, address: endpoint.ipAddress, nameserver: user ? network.options["gateway"] : nil, links: links)
@@ -216,11 +210,7 @@ extension ContainerService {
                 continue
             }
             driver.restoreEndpoint(network: network, address: endpoint.ipAddress)
-            if network.name != "bridge", let address = IPv4Address(endpoint.ipAddress) {
-                dns.add(
-                    network: network.id, containerID: r.id,
-                    names: [r.name, r.shortID, r.config["Hostname"]?.stringValue ?? ""] + r.aliases, address: address)
-            }
+            registerNames(r, on: network, endpoint: endpoint, aliases: r.aliases)
         }
     }
 

@@ -1,4 +1,5 @@
 import BerthCore
+import BerthOS
 import Glibc
 import Logging
 import NIOCore
@@ -52,25 +53,11 @@ final class DNSServer: Sendable {
 
     /// The nameservers of the host's resolv.conf (loopback ones included: the server runs on the host).
     static func hostUpstream() -> [Upstream] {
-        let text = (try? String(decoding: readAll("/etc/resolv.conf"), as: UTF8.self)) ?? ""
+        let text = (try? FileSystem.readText("/etc/resolv.conf")) ?? ""
         return text.split(separator: "\n").compactMap { line in
             let f = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             return f.count >= 2 && f[0] == "nameserver" ? Upstream(String(f[1])) : nil
         }
-    }
-
-    static func readAll(_ path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return [] }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = read(fd, &buf, buf.count)
-            if n <= 0 { break }
-            out += buf[0..<n]
-        }
-        return out
     }
 
     // MARK: - Names
