@@ -2,9 +2,12 @@
 # Makes a busybox base image tarball from the host's busybox-static (Debian package busybox-static),
 # for `berth import` / `docker import`. Never downloads anything.
 #
-#   contrib/mkimage-busybox.sh OUT.tar
+#   contrib/mkimage-busybox.sh OUT.tar [SRC:DEST ...]
+#
+# Each SRC:DEST copies a host file into the image at DEST (the tests add their own static helpers this way).
 set -eu
-out=${1:?usage: $0 OUT.tar}
+out=${1:?usage: $0 OUT.tar [SRC:DEST ...]}
+shift
 busybox=$(command -v busybox || true)
 [ -n "$busybox" ] || { echo "busybox not found: apt-get install busybox-static" >&2; exit 1; }
 if LC_ALL=C ldd "$busybox" 2>&1 | grep -q '=>'; then
@@ -37,5 +40,12 @@ wheel:x:10:root
 nogroup:x:65534:
 G
 echo 'hosts: files dns' > "$dir/etc/nsswitch.conf"
+for extra in "$@"; do
+  src=${extra%%:*} dest=${extra#*:}
+  case "$dest" in /*) ;; *) echo "bad extra file $extra: DEST must be absolute" >&2; exit 2 ;; esac
+  [ -f "$src" ] || { echo "extra file $src not found" >&2; exit 2; }
+  mkdir -p "$dir$(dirname "$dest")"
+  cp "$src" "$dir$dest"
+done
 tar --numeric-owner --owner=0 --group=0 -C "$dir" -cf "$out" .
 echo "$out"

@@ -31,13 +31,14 @@ public struct Firewall: Sendable, Equatable {
         let bridges = networks.map { "\"\($0.bridge)\"" }.joined(separator: ", ")
         s += "  set bridges {\n    type ifname\n" + (bridges.isEmpty ? "" : "    elements = { \(bridges) }\n") + "  }\n"
         s += "  chain forward {\n    type filter hook forward priority filter; policy accept;\n"
-        for n in networks {
-            if n.isInternal {
-                s += "    iifname \"\(n.bridge)\" oifname != \"\(n.bridge)\" drop\n"
-                s += "    oifname \"\(n.bridge)\" iifname != \"\(n.bridge)\" drop\n"
-            } else {
-                s += "    iifname \"\(n.bridge)\" oifname @bridges oifname != \"\(n.bridge)\" drop\n"
-            }
+        for n in networks where n.isInternal {
+            s += "    iifname \"\(n.bridge)\" oifname != \"\(n.bridge)\" drop\n"
+            s += "    oifname \"\(n.bridge)\" iifname != \"\(n.bridge)\" drop\n"
+        }
+        // A published port is reachable through a host address from every network, as with Docker's proxy.
+        s += "    ct status dnat accept\n"
+        for n in networks where !n.isInternal {
+            s += "    iifname \"\(n.bridge)\" oifname @bridges oifname != \"\(n.bridge)\" drop\n"
         }
         s += "  }\n"
         s += "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n"
@@ -45,6 +46,9 @@ public struct Firewall: Sendable, Equatable {
             s += "    ip saddr \(n.subnet) oifname != \"\(n.bridge)\" masquerade\n"
             // Published ports reached from the host's loopback: the source must not stay 127.0.0.1.
             s += "    ip saddr 127.0.0.0/8 oifname \"\(n.bridge)\" masquerade\n"
+            // Hairpin: a container reaching a published port of its own network through a host address gets
+            // its answer back through the host.
+            s += "    ct status dnat ip saddr \(n.subnet) oifname \"\(n.bridge)\" masquerade\n"
         }
         s += "  }\n"
         let dnat = ports.map { p -> String in

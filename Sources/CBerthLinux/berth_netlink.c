@@ -238,7 +238,10 @@ int berth_net_configure_inside(const struct berth_net_inside *i, char *err, size
     struct berth_link_settings up = {.up = 1, .netns_fd = -1};
     int rc = berth_nl_link_set(i->name, &up);
     if (rc < 0) return fail(err, err_len, "bring up the interface", rc);
-    if ((rc = berth_nl_addr_add(i->name, i->address, i->prefix)) < 0) return fail(err, err_len, "add the address", rc);
+    // Idempotent: configuring an interface again (a new default route) keeps its address.
+    if ((rc = berth_nl_addr_add(i->name, i->address, i->prefix)) < 0 && rc != -EEXIST) {
+        return fail(err, err_len, "add the address", rc);
+    }
     if (i->has_gateway && (rc = berth_nl_route_add_default(i->gateway, i->name)) < 0) {
         return fail(err, err_len, "add the default route", rc);
     }

@@ -199,9 +199,9 @@ struct ContainerLauncher {
         for (k, i) in spec.interfaces.enumerated() {
             var c = berth_net_inside()
             c.name = Self.cString(i.containerName)
-            if let a = Shim.ipv4(i.address) { c.address = a }
+            if let a = IPv4Address(i.address)?.bytes { c.address = a }
             c.prefix = Int32(i.prefixLength)
-            if let g = Shim.ipv4(i.gateway) {
+            if let g = IPv4Address(i.gateway)?.bytes {
                 c.gateway = g
                 c.has_gateway = 1
             }

@@ -162,8 +162,8 @@ final class Shim {
     /// meanwhile, then configures its end).
     static func attach(_ i: ShimSpec.Interface, pid: Int32) throws(BerthError) {
         var c = berth_veth_config()
-        guard ipv4(i.address) != nil else { throw .invalidArgument("network: bad address \(i.address)") }
-        if !i.gateway.isEmpty, ipv4(i.gateway) == nil {
+        guard IPv4Address(i.address) != nil else { throw .invalidArgument("network: bad address \(i.address)") }
+        if !i.gateway.isEmpty, IPv4Address(i.gateway) == nil {
             throw .invalidArgument("network: bad gateway \(i.gateway)")
         }
         if !i.macAddress.isEmpty {
@@ -191,11 +191,5 @@ final class Shim {
         if rc < 0 {
             throw Syscall.error("network \(i.bridge): \(String(nulTerminated: message))", errno: -rc)
         }
-    }
-
-    static func ipv4(_ text: String) -> (UInt8, UInt8, UInt8, UInt8)? {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false).compactMap { UInt8($0) }
-        guard parts.count == 4 else { return nil }
-        return (parts[0], parts[1], parts[2], parts[3])
     }
 }

@@ -2,24 +2,33 @@
 // async or NIO, because it forks and enters namespaces (see ARCHITECTURE.md §1).
 //
 //   berth-shim start <state-dir>     fd 3: the daemon's end of a socketpair
-//   berth-shim netconf PID IFNAME ADDRESS PREFIX     configure an interface inside PID's network namespace
-//                                                    (network connect on a running container)
+//   berth-shim netconf PID IFNAME ADDRESS PREFIX [GATEWAY]
+//                                                    configure an interface inside PID's network namespace,
+//                                                    with a default route through GATEWAY (network
+//                                                    connect and disconnect on a running container)
 import BerthCore
 import CBerthLinux
 import Glibc
 
 let arguments = CommandLine.arguments
-if arguments.count == 6, arguments[1] == "netconf" {
+if arguments.count == 6 || arguments.count == 7, arguments[1] == "netconf" {
     let fd = open("/proc/\(arguments[2])/ns/net", O_RDONLY | O_CLOEXEC)
     guard fd >= 0, berth_setns(fd, BERTH_CLONE_NEWNET) == 0 else {
         ShimLog.fatal("berth-shim netconf: cannot enter the network namespace of \(arguments[2])")
     }
-    guard let address = Shim.ipv4(arguments[4]), let prefix = Int32(arguments[5]) else {
+    guard let address = IPv4Address(arguments[4])?.bytes, let prefix = Int32(arguments[5]) else {
         ShimLog.fatal("berth-shim netconf: bad address \(arguments[4])/\(arguments[5])")
     }
     var inside = berth_net_inside()
     inside.address = address
     inside.prefix = prefix
+    if arguments.count == 7 {
+        guard let gateway = IPv4Address(arguments[6])?.bytes else {
+            ShimLog.fatal("berth-shim netconf: bad gateway \(arguments[6])")
+        }
+        inside.has_gateway = 1
+        inside.gateway = gateway
+    }
     var message = [CChar](repeating: 0, count: 200)
     let rc = arguments[3].withCString { name in
         inside.name = name

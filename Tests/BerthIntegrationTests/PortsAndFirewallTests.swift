@@ -100,6 +100,85 @@ struct PortsAndFirewallTests {
         }
     }
 
+    /// Sends `text` in a datagram and returns the answer, retrying while the server starts.
+    static func udpExchange(_ address: String, _ port: UInt16, _ text: String, attempts: Int = 30) -> String {
+        for _ in 0..<attempts {
+            let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            guard fd >= 0 else { return "" }
+            defer { close(fd) }
+            var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var sa = sockaddr_in()
+            sa.sin_family = sa_family_t(AF_INET)
+            sa.sin_port = port.bigEndian
+            sa.sin_addr.s_addr = (IPv4Address(address)?.value ?? 0).bigEndian
+            let sent = withUnsafePointer(to: &sa) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, text, text.utf8.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard sent == text.utf8.count else { return "" }
+            var buf = [UInt8](repeating: 0, count: 512)
+            let n = recv(fd, &buf, buf.count, 0)
+            if n > 0 { return String(decoding: buf[0..<n], as: UTF8.self) }
+        }
+        return ""
+    }
+
+    /// UDP published ports answered by a UDP server in the container (a static helper: busybox's nc has no
+    /// UDP), from loopback and from another host address; TCP published ports reached through a host address
+    /// by a container on the same network (hairpin) and by one on another network.
+    @Test func udpPortsAndPortsReachedThroughHostAddresses() async throws {
+        try await TestDaemon.with { d in
+            let echo = try d.compileFixture("udp-echo")
+            try d.importImage(
+                tar: d.makeBusyboxTar(name: "udpecho", extra: ["\(echo):/usr/bin/udp-echo"]), name: "udpecho:latest")
+            let loop = Self.freePort()
+            let any = Self.freePort()
+            let bindings: JSONValue = .object([
+                (
+                    "5353/udp",
+                    .array([
+                        .object([("HostIp", .string("127.0.0.1")), ("HostPort", .string(String(loop)))]),
+                        .object([("HostIp", .string("")), ("HostPort", .string(String(any)))]),
+                    ])
+                )
+            ])
+            let udp = try d.create(["udp-echo", "5353", "srv"], host: [("PortBindings", bindings)], image: "udpecho")
+            try d.client.checked("POST", "/containers/\(udp)/start")
+            let gateway = try #require(
+                try d.client.checked("GET", "/containers/\(udp)/json").json?["NetworkSettings"]?["Gateway"]?
+                    .stringValue)
+            #expect(Self.udpExchange("127.0.0.1", loop, "ping") == "srv:ping")
+            #expect(Self.udpExchange(gateway, any, "pong") == "srv:pong")
+            #expect(Self.udpExchange(gateway, loop, "nobody", attempts: 3) == "")
+            #expect(Self.nftRules(d).contains("udp dport \(loop) dnat to"))
+            let ports = try d.client.checked("GET", "/containers/\(udp)/json").json?["NetworkSettings"]?["Ports"]
+            #expect(ports?["5353/udp"]?.arrayValue?.count == 2)
+
+            // TCP through the host's address on the bridge, from the host, from a neighbour on the same bridge
+            // (hairpin NAT) and from a container on a user network.
+            let tcpPort = Self.freePort()
+            let web = try Self.server(
+                d, text: "via-host",
+                host: [
+                    (
+                        "PortBindings",
+                        .object([("80/tcp", .array([.object([("HostPort", .string(String(tcpPort)))])]))])
+                    )
+                ])
+            #expect(Self.fetch(gateway, tcpPort) == "via-host\n")
+            let neighbour = try d.run(["nc", "-w", "3", gateway, String(tcpPort)], host: BridgeNetworkTests.bridge)
+            #expect(neighbour.stdout == "via-host\n")
+            try d.client.checked("POST", "/networks/create", body: Array("{\"Name\":\"elsewhere\"}".utf8))
+            let stranger = try d.run(
+                ["nc", "-w", "3", gateway, String(tcpPort)], host: [("NetworkMode", .string("elsewhere"))])
+            #expect(stranger.stdout == "via-host\n")
+            for c in [udp, web] { try d.client.checked("DELETE", "/containers/\(c)", query: [("force", "1")]) }
+            try d.client.checked("DELETE", "/networks/elsewhere")
+        }
+    }
+
     @Test func publishAllMapsExposedPortsToFreePorts() async throws {
         try await TestDaemon.with { d in
             let id = try Self.server(

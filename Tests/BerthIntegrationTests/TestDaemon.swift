@@ -30,16 +30,29 @@ final class TestDaemon: @unchecked Sendable {
 
     /// Makes the busybox image tar with contrib/mkimage-busybox.sh (inside the daemon's temporary root, so it
     /// goes with it).
-    func makeBusyboxTar() throws -> String {
-        let path = root + "/busybox.tar"
+    /// `extra`: more files for the image, as `SRC:DEST`.
+    func makeBusyboxTar(name: String = "busybox", extra: [String] = []) throws -> String {
+        let path = root + "/\(name).tar"
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.repoRoot + "/contrib/mkimage-busybox.sh")
-        p.arguments = [path]
+        p.arguments = [path] + extra
         p.standardOutput = FileHandle.nullDevice
         try p.run()
         p.waitUntilExit()
         guard p.terminationStatus == 0 else { throw TestFailure("contrib/mkimage-busybox.sh failed") }
         return path
+    }
+
+    /// Compiles a C helper of Tests/Fixtures statically (so it runs in the busybox image) into the root.
+    func compileFixture(_ name: String) throws -> String {
+        let out = root + "/" + name
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/cc")
+        p.arguments = ["-static", "-Os", "-Wall", "-o", out, Self.repoRoot + "/Tests/Fixtures/\(name).c"]
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw TestFailure("cc Tests/Fixtures/\(name).c failed") }
+        return out
     }
 
     init(storageDriver: String = "overlay") throws {

@@ -190,4 +190,53 @@ struct ConnectTests {
             try d.client.checked("DELETE", "/containers/\(id)")
         }
     }
+
+    @Test func containersLeaveTheNetworkTheyWereCreatedOn() async throws {
+        try await TestDaemon.with { d in
+            for n in ["first", "second"] {
+                try d.client.checked("POST", "/networks/create", body: Array("{\"Name\":\"\(n)\"}".utf8))
+            }
+            let gateway = { (n: String) throws -> String in
+                try d.client.checked("GET", "/networks/\(n)").json?["IPAM"]?["Config"]?.arrayValue?.first?["Gateway"]?
+                    .stringValue
+                    ?? "?"
+            }
+            let id = try d.create(
+                [
+                    "sh", "-c",
+                    "while true; do echo \"links $(ls /sys/class/net | tr '\\n' ' ')$(ip route | grep default)\"; sleep 0.2; done",
+                ], host: [("NetworkMode", .string("first"))], name: "leaver")
+            try d.client.checked("POST", "/networks/second/connect", body: Array("{\"Container\":\"leaver\"}".utf8))
+            try d.client.checked("POST", "/containers/\(id)/start")
+            let waitFor = { (text: String) throws -> Bool in
+                for _ in 0..<50 {
+                    if try d.logs(id).0.contains(text) { return true }
+                    usleep(200_000)
+                }
+                return false
+            }
+            #expect(try waitFor("links eth0 eth1 lo default via \(gateway("first")) dev eth0"))
+            // Live: eth0 goes, the default route moves to the connected network, inspect forgets the network and
+            // it can be removed.
+            try d.client.checked("POST", "/networks/first/disconnect", body: Array("{\"Container\":\"leaver\"}".utf8))
+            #expect(try waitFor("links eth1 lo default via \(gateway("second")) dev eth1"))
+            let nets = try d.client.checked("GET", "/containers/\(id)/json").json?["NetworkSettings"]?["Networks"]
+            #expect(nets?.objectMembers.map(\.0) == ["second"])
+            #expect(
+                try d.client.call("POST", "/networks/first/disconnect", body: Array("{\"Container\":\"leaver\"}".utf8))
+                    .status == 403)
+            try d.client.checked("DELETE", "/networks/first")
+            // The next start has only the connected network, as eth0 with the default route.
+            try d.client.checked("POST", "/containers/\(id)/stop", query: [("t", "0")])
+            try d.client.checked("POST", "/containers/\(id)/start")
+            #expect(try waitFor("links eth0 lo default via \(gateway("second")) dev eth0"))
+            // A stopped container disconnected from its only network starts with loopback alone.
+            try d.client.checked("POST", "/containers/\(id)/stop", query: [("t", "0")])
+            try d.client.checked("POST", "/networks/second/disconnect", body: Array("{\"Container\":\"leaver\"}".utf8))
+            try d.client.checked("POST", "/containers/\(id)/start")
+            #expect(try waitFor("links lo \n"))
+            try d.client.checked("DELETE", "/containers/\(id)", query: [("force", "1")])
+            try d.client.checked("DELETE", "/networks/second")
+        }
+    }
 }

@@ -21,6 +21,11 @@ public struct IPv4Address: Sendable, Hashable, Comparable, CustomStringConvertib
     }
 
     public static func < (a: IPv4Address, b: IPv4Address) -> Bool { a.value < b.value }
+
+    /// The four octets in network order, as C structs take them.
+    public var bytes: (UInt8, UInt8, UInt8, UInt8) {
+        (UInt8(value >> 24), UInt8((value >> 16) & 0xff), UInt8((value >> 8) & 0xff), UInt8(value & 0xff))
+    }
 }
 
 /// An IPv4 subnet: a network address and a prefix length.

@@ -39,6 +39,8 @@ struct ContainerRecord: Sendable {
     var ports: [PublishedPort] = []
     /// Networks joined with `network connect`, besides the one it was created on.
     var connections: [Connection] = []
+    /// Disconnected from the network it was created on (`network disconnect`): it starts without it.
+    var primaryDetached = false
 
     struct Connection: Sendable {
         var networkID: String
@@ -93,6 +95,7 @@ struct ContainerRecord: Sendable {
             ("exitCode", .int(exitCode)), ("error", .string(error)), ("startedAt", .string(String(startedAt))),
             ("finishedAt", .string(String(finishedAt))), ("oomKilled", .bool(oomKilled)),
             ("restartCount", .int(restartCount)), ("hasRun", .bool(hasRun)), ("aliases", .strings(aliases)),
+            ("primaryDetached", .bool(primaryDetached)),
             ("connections", .array(connections.map(\.json))),
             ("requestedIP", .string(requestedIP)), ("requestedMAC", .string(requestedMAC)),
             (
@@ -154,6 +157,7 @@ struct ContainerRecord: Sendable {
         hasRun = json["hasRun"]?.boolValue ?? false
         connections = (json["connections"]?.arrayValue ?? []).compactMap { Connection(json: $0) }
         aliases = json["aliases"]?.stringArray ?? []
+        primaryDetached = json["primaryDetached"]?.boolValue ?? false
         requestedIP = json["requestedIP"]?.stringValue ?? ""
         requestedMAC = json["requestedMAC"]?.stringValue ?? ""
         for p in json["ports"]?.arrayValue ?? [] {

@@ -14,7 +14,7 @@ extension ContainerService {
     /// Whether `record` is on `network`, by the network it was created on or by `network connect`.
     func isAttached(_ record: ContainerRecord, to network: NetworkRecord) -> Bool {
         let mode = record.networkMode
-        if mode == network.id || mode == network.name { return true }
+        if !record.primaryDetached, mode == network.id || mode == network.name { return true }
         return record.connections.contains { $0.networkID == network.id }
     }
 
@@ -46,13 +46,15 @@ extension ContainerService {
             c.requestedIP = ip
         }
         if record.isRunning, record.pid > 0 {
-            let used = Set(record.connections.map(\.ifname))
-            c.ifname = (1...64).map { "eth\($0)" }.first { !used.contains($0) } ?? "eth65"
+            // The next free ethN; eth0 (and the default route) when the first network was disconnected.
+            let used = Set(record.connections.map(\.ifname) + (record.endpoint == nil ? [] : ["eth0"]))
+            c.ifname = (0...64).map { "eth\($0)" }.first { !used.contains($0) } ?? "eth65"
+            let routed = c.ifname == "eth0" && !network.isInternal
             let endpoint = try await driver.createEndpoint(
                 network: network, endpointID: Self.connectionEndpointID(record.id, network.id),
                 requested: IPv4Address(c.requestedIP))
             do {
-                try wireLive(endpoint, ifname: c.ifname, pid: record.pid)
+                try wireLive(endpoint, ifname: c.ifname, pid: record.pid, route: routed)
             } catch {
                 driver.deleteEndpoint(network: network, endpointID: record.id, address: endpoint.ipAddress)
                 throw error
@@ -73,12 +75,11 @@ extension ContainerService {
         guard let network else { throw .notFound("network \(ref) not found") }
         var record = try lookup(cref)
         guard let index = record.connections.firstIndex(where: { $0.networkID == network.id }) else {
-            if isAttached(record, to: network) {
-                throw .invalidArgument(
-                    "container \(record.name) is on \(network.name) since its creation: disconnecting from that network is not supported yet"
-                )
+            guard isAttached(record, to: network) else {
+                throw .forbidden("container \(record.name) is not connected to network \(network.name)")
             }
-            throw .forbidden("container \(record.name) is not connected to network \(network.name)")
+            try await disconnectPrimary(&record, from: network)
+            return
         }
         let c = record.connections.remove(at: index)
         if let endpoint = c.endpoint {
@@ -95,9 +96,32 @@ extension ContainerService {
             attributes: ["container": record.id, "name": network.name])
     }
 
+    /// Disconnects a container from the network it was created on: a running one loses eth0 (its host end
+    /// goes, taking the container end with it), its address, names and published ports, and its default route
+    /// moves to the first connected network, as Docker moves the gateway; it starts without that network from
+    /// now on.
+    func disconnectPrimary(_ record: inout ContainerRecord, from network: NetworkRecord) async throws(BerthError) {
+        if record.isRunning, record.endpoint != nil {
+            _ = berth_nl_link_del("veth" + record.id.prefix(11))
+            detachNetwork(&record)
+            if let c = record.connections.first(where: { $0.endpoint != nil }), let e = c.endpoint,
+                !e.gateway.isEmpty, networkRecords[c.networkID]?.isInternal == false
+            {
+                try? configureInside(e, ifname: c.ifname, pid: record.pid, route: true)
+            }
+        }
+        record.endpoint = nil
+        record.primaryDetached = true
+        try save(record)
+        records[record.id] = record
+        events.publish(
+            type: "network", action: "disconnect", id: network.id,
+            attributes: ["container": record.id, "name": network.name])
+    }
+
     /// A veth into a running container, configured inside by `berth-shim netconf` (which enters the
     /// namespace: the daemon itself never switches namespaces).
-    func wireLive(_ endpoint: EndpointInfo, ifname: String, pid: Int32) throws(BerthError) {
+    func wireLive(_ endpoint: EndpointInfo, ifname: String, pid: Int32, route: Bool = false) throws(BerthError) {
         guard let i = endpoint.interface else { return }
         var c = berth_veth_config()
         c.pid = pid
@@ -114,17 +138,25 @@ extension ContainerService {
             }
         }
         if rc < 0 { throw BerthError(.system(-rc), "network connect: \(String(nulTerminated: message))") }
-        let pidHelper = ShimLauncher.spawn(
-            path: configuration.shimPath,
-            args: [
-                configuration.shimPath, "netconf", String(pid), ifname, endpoint.ipAddress,
-                String(endpoint.prefixLength),
-            ],
-            env: [], fds: [-1, -1, -1])
-        var status: Int32 = 0
-        guard pidHelper > 0, waitpid(pidHelper, &status, 0) == pidHelper, status == 0 else {
+        do {
+            try configureInside(endpoint, ifname: ifname, pid: pid, route: route)
+        } catch {
             _ = berth_nl_link_del(i.hostName)
-            throw BerthError(.internalError, "network connect: could not configure \(ifname) in the container")
+            throw error
+        }
+    }
+
+    /// `berth-shim netconf`: address (and with `route`, the default route through the endpoint's gateway) of
+    /// `ifname` inside the running container `pid`.
+    func configureInside(_ endpoint: EndpointInfo, ifname: String, pid: Int32, route: Bool) throws(BerthError) {
+        var args = [
+            configuration.shimPath, "netconf", String(pid), ifname, endpoint.ipAddress, String(endpoint.prefixLength),
+        ]
+        if route, !endpoint.gateway.isEmpty { args.append(endpoint.gateway) }
+        let helper = ShimLauncher.spawn(path: configuration.shimPath, args: args, env: [], fds: [-1, -1, -1])
+        var status: Int32 = 0
+        guard helper > 0, waitpid(helper, &status, 0) == helper, status == 0 else {
+            throw BerthError(.internalError, "network: could not configure \(ifname) in the container")
         }
     }
 
@@ -143,12 +175,15 @@ extension ContainerService {
         for k in record.connections.indices {
             guard let network = networkRecords[record.connections[k].networkID] else { continue }
             try await ensureUp(network)
-            let ifname = "eth\(spec.interfaces.count + (spec.interfaces.isEmpty ? 1 : 0))"
+            // eth0 and the default route go to the first connected network when the container was
+            // disconnected from the network it was created on.
+            let first = spec.interfaces.isEmpty && record.primaryDetached
+            let ifname = "eth\(spec.interfaces.count + (spec.interfaces.isEmpty && !first ? 1 : 0))"
             var endpoint = try await driver.createEndpoint(
                 network: network, endpointID: Self.connectionEndpointID(record.id, network.id),
                 requested: IPv4Address(record.connections[k].requestedIP))
             endpoint.interface?.containerName = ifname
-            endpoint.interface?.gateway = ""
+            if !first { endpoint.interface?.gateway = "" }
             if let i = endpoint.interface { spec.interfaces.append(i) }
             record.connections[k].ifname = ifname
             record.connections[k].endpoint = endpoint

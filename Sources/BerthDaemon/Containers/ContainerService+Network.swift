@@ -137,6 +137,12 @@ extension ContainerService {
 
     /// Reserves the container's address on its network and describes the interface the shim wires in.
     func attachNetwork(_ record: inout ContainerRecord, spec: inout ShimSpec) async throws(BerthError) {
+        if record.primaryDetached {
+            // Only connected networks: the first one's resolver answers, on a user network.
+            let first = record.connections.first.flatMap { networkRecords[$0.networkID] }
+            try writeEtcFiles(record, nameserver: first.flatMap { $0.name == "bridge" ? nil : $0.options["gateway"] })
+            return
+        }
         guard let driver = bridgeDriver, let network = try await bridgeNetwork(for: record.networkMode) else {
             return
         }

@@ -71,22 +71,24 @@ extension ContainerService {
                     (
                         "Networks",
                         .object(
-                            [
-                                (
-                                    network,
-                                    .object([
-                                        ("IPAMConfig", .null), ("Links", .null), ("Aliases", .null),
-                                        ("NetworkID", .string(networkID)),
-                                        ("EndpointID", .string(ep == nil ? "" : r.id)),
-                                        ("Gateway", .string(ep?.gateway ?? "")),
-                                        ("IPAddress", .string(ep?.ipAddress ?? "")),
-                                        ("IPPrefixLen", .int(ep?.prefixLength ?? 0)),
-                                        ("IPv6Gateway", .string("")), ("GlobalIPv6Address", .string("")),
-                                        ("GlobalIPv6PrefixLen", .int(0)),
-                                        ("MacAddress", .string(ep?.macAddress ?? "")), ("DriverOpts", .null),
-                                    ])
-                                )
-                            ] + connectedNetworksJSON(r))
+                            (r.primaryDetached
+                                ? []
+                                : [
+                                    (
+                                        network,
+                                        .object([
+                                            ("IPAMConfig", .null), ("Links", .null), ("Aliases", .null),
+                                            ("NetworkID", .string(networkID)),
+                                            ("EndpointID", .string(ep == nil ? "" : r.id)),
+                                            ("Gateway", .string(ep?.gateway ?? "")),
+                                            ("IPAddress", .string(ep?.ipAddress ?? "")),
+                                            ("IPPrefixLen", .int(ep?.prefixLength ?? 0)),
+                                            ("IPv6Gateway", .string("")), ("GlobalIPv6Address", .string("")),
+                                            ("GlobalIPv6PrefixLen", .int(0)),
+                                            ("MacAddress", .string(ep?.macAddress ?? "")), ("DriverOpts", .null),
+                                        ])
+                                    )
+                                ]) + connectedNetworksJSON(r))
                     ),
                 ])
             ),
@@ -138,7 +140,16 @@ extension ContainerService {
                     return false
                 }
             }
-            if let nets = filters["network"], !nets.contains(r.networkMode) { return false }
+            if let nets = filters["network"] {
+                let joined =
+                    (r.primaryDetached ? [] : [r.networkMode, findNetwork(r.networkMode)?.id ?? ""])
+                    + r.connections.flatMap { c in [c.networkID, networkRecords[c.networkID]?.name ?? ""] }
+                if !nets.contains(where: { n in
+                    joined.contains { !$0.isEmpty && ($0 == n || $0.hasPrefix(n) && n.count >= 12) }
+                }) {
+                    return false
+                }
+            }
             return true
         }
         if let limit, limit > 0 { rows = Array(rows.prefix(limit)) }
@@ -164,15 +175,32 @@ extension ContainerService {
                         .object([
                             (
                                 "Networks",
-                                .object([
-                                    (
-                                        r.networkMode,
-                                        .object([
-                                            ("NetworkID", .string(r.networkMode)),
-                                            ("IPAddress", .string(r.endpoint?.ipAddress ?? "")),
+                                .object(
+                                    (r.primaryDetached
+                                        ? []
+                                        : [
+                                            (
+                                                r.networkMode,
+                                                .object([
+                                                    (
+                                                        "NetworkID",
+                                                        .string(findNetwork(r.networkMode)?.id ?? r.networkMode)
+                                                    ),
+                                                    ("IPAddress", .string(r.endpoint?.ipAddress ?? "")),
+                                                ])
+                                            )
                                         ])
-                                    )
-                                ])
+                                        + r.connections.compactMap { c in
+                                            networkRecords[c.networkID].map {
+                                                (
+                                                    $0.name,
+                                                    .object([
+                                                        ("NetworkID", .string($0.id)),
+                                                        ("IPAddress", .string(c.endpoint?.ipAddress ?? "")),
+                                                    ])
+                                                )
+                                            }
+                                        })
                             )
                         ])
                     ),
