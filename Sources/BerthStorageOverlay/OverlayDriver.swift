@@ -14,7 +14,7 @@ import Synchronization
 /// <id>/diff     the layer's changes, whiteouts as character devices 0:0, opaque dirs with trusted.overlay.opaque=y
 /// <id>/lower    the parents' diff dirs, colon-separated, topmost first (empty for a base layer)
 /// <id>/work     overlayfs work dir (container layers only)
-/// <id>/empty    an empty dir, the lowerdir when a stack has too few layers
+/// <id>/empty    an empty dir, the lowerdir when a stack has too few layers (not in container layers on a parent)
 /// <id>/parent   the parent's ID (empty for a base layer); written last, its presence means the layer exists
 /// ```
 public final class OverlayDriver: StorageDriver, LayerDiffing {
@@ -126,7 +126,8 @@ public final class OverlayDriver: StorageDriver, LayerDiffing {
         do {
             try Syscall.call("mkdir \(dir)") { mkdir(dir, 0o700) }
             try Syscall.call("mkdir \(dir)/diff") { mkdir(dir + "/diff", 0o755) }
-            try Syscall.call("mkdir \(dir)/empty") { mkdir(dir + "/empty", 0o755) }
+            // The placeholder lowerdir is needed only when the stack would be too short (see mountSpecs).
+            if !writable || parent == nil { try Syscall.call("mkdir \(dir)/empty") { mkdir(dir + "/empty", 0o755) } }
             if writable { try Syscall.call("mkdir \(dir)/work") { mkdir(dir + "/work", 0o700) } }
             var lowers: [String] = []
             if let parent {

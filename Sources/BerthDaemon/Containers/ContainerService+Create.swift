@@ -52,7 +52,7 @@ extension ContainerService {
         do throws(BerthError) {
             try FileSystem.createDirectory(dir, mode: 0o710)
             _ = try await storage.prepare(id: id, parent: image.topLayer)
-            try writeEtcFiles(record)
+            // hostname, hosts and resolv.conf are written at each start, with the network's addresses.
             record.status = .created
             try save(record)
         } catch {

@@ -52,7 +52,10 @@ extension ContainerService {
         record.hasRun = true
         runtimes[id]?.session = result.0
         runtimes[id]?.starting = false
-        saveQuietly(record)
+        // Status changes are not fsynced (the actor would wait for the disk, serialising parallel starts): a
+        // daemon crash keeps the page cache, and a power loss, which stops every container anyway, leaves the
+        // previous or the new record (replaced by rename, never rewritten in place).
+        saveQuietly(record, durable: false)
         emit("start", record)
         notifyHooks(.poststart, record)
         if let pending = runtimes[id]?.pendingExit {
@@ -73,7 +76,7 @@ extension ContainerService {
         failed.exitCode = code
         failed.error = error.message
         failed.finishedAt = Clock.nowNanos()
-        saveQuietly(failed)
+        saveQuietly(failed, durable: false)
         emit("die", failed, extra: ["exitCode": String(code)])
         resumeWaiters(id, removed: false, code: code)
         if failed.autoRemove { await removeQuietly(id) }
@@ -260,7 +263,7 @@ extension ContainerService {
         detachConnections(&record)
         // A container removed on exit goes straight to `removing` (one write instead of two).
         if record.autoRemove { record.status = .removing }
-        saveQuietly(record)
+        saveQuietly(record, durable: false)
         notifyHooks(.poststop, record)
         if status.oomKilled { emit("oom", record) }
         emit("die", record, extra: ["exitCode": String(status.exitCode)])

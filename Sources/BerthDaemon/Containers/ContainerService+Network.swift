@@ -144,6 +144,7 @@ extension ContainerService {
             return
         }
         guard let driver = bridgeDriver, let network = try await bridgeNetwork(for: record.networkMode) else {
+            try writeEtcFiles(record)
             return
         }
         let links = try linkHosts(record)
