@@ -519,8 +519,8 @@ static void berth_set_rlimit(const struct berth_rlimit *r) {
 
 // stdio onto 0-2 (copied above 2 first so that e.g. stdin_fd = 1, stdout_fd = 0 works), then every
 // other fd marked close-on-exec: the sync socket must stay open until execve itself.
-static void berth_setup_stdio(const struct berth_container_config *cfg, int devnull) {
-    int src[3] = {cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd}, tmp[3];
+static void berth_setup_stdio(const int src[3], int devnull) {
+    int tmp[3];
     for (int i = 0; i < 3; i++) {
         if ((tmp[i] = fcntl(src[i] >= 0 ? src[i] : devnull, F_DUPFD_CLOEXEC, 3)) < 0) {
             berth_fail('5', "dup stdio fd %d: %s", src[i], berth_strerror(errno));
@@ -587,11 +587,11 @@ __attribute__((noreturn)) static void berth_exec(const char *const *argv, char *
 // ---------------------------------------------------------------------------------------------------------
 // The child.
 
-__attribute__((noreturn)) static void berth_child(const struct berth_container_config *cfg, int sync, pid_t parent,
-                                                  int last_cap) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    // In a new PID namespace getppid() is 0 either way; the EOF on the sync socket covers that case.
-    if (!(cfg->clone_flags & CLONE_NEWPID) && getppid() != parent) _exit(1);
+__attribute__((noreturn)) static void berth_finish_process(const struct berth_container_config *cfg, int devnull,
+                                                           int last_cap, int console);
+
+// Waits for the shim's go (after it attached the child to the cgroups). Returns the sync fd, above stdio.
+static int berth_wait_go(int sync) {
     if (sync < 3) {  // keep it clear of the stdio fds
         int high = fcntl(sync, F_DUPFD_CLOEXEC, 3);
         if (high < 0) _exit(1);
@@ -604,6 +604,32 @@ __attribute__((noreturn)) static void berth_child(const struct berth_container_c
     do n = read(sync, &go, 1);
     while (n < 0 && errno == EINTR);
     if (n != 1) _exit(1);  // the shim died or gave up
+    return sync;
+}
+
+// exec into a running container: its namespaces (the pid namespace was joined by the clone itself), its
+// root, then the same process set-up as its first process.
+__attribute__((noreturn)) static void berth_exec_child(const struct berth_container_config *cfg, int sync,
+                                                       int last_cap) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    berth_wait_go(sync);
+    int types = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWCGROUP;
+    if (setns(cfg->join_pidfd, types) < 0) {
+        berth_fail('5', "join the container's namespaces: %s", berth_strerror(errno));
+    }
+    close(cfg->join_pidfd);
+    umask(0);
+    if (chdir("/") < 0) berth_fail('5', "chdir /: %s", berth_strerror(errno));
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    berth_finish_process(cfg, devnull, last_cap, 0);
+}
+
+__attribute__((noreturn)) static void berth_child(const struct berth_container_config *cfg, int sync, pid_t parent,
+                                                  int last_cap) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    // In a new PID namespace getppid() is 0 either way; the EOF on the sync socket covers that case.
+    if (!(cfg->clone_flags & CLONE_NEWPID) && getppid() != parent) _exit(1);
+    berth_wait_go(sync);
 
     if (cfg->join_netns_fd >= 0 && setns(cfg->join_netns_fd, CLONE_NEWNET) < 0) {
         berth_fail('5', "join the network namespace of the other container: %s", berth_strerror(errno));
@@ -676,10 +702,49 @@ __attribute__((noreturn)) static void berth_child(const struct berth_container_c
             berth_fail('5', "network %s: %s", cfg->interfaces[i].name, why);
         }
     }
+    berth_finish_process(cfg, devnull, last_cap, 1);
+}
+
+// The pseudo-terminal, in the devpts mounted on the container's /dev/pts (reached through /dev/ptmx): the
+// slave becomes the controlling terminal of a new session and, for the container's first process, also
+// /dev/console; the master goes to the shim over the sync socket. Returns the slave.
+static int berth_open_tty(const struct berth_container_config *cfg, const struct berth_user *user, int console) {
+    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) berth_fail('5', "open /dev/ptmx: %s", berth_strerror(errno));
+    int unlock = 0, n = -1;
+    if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &n) < 0) {
+        berth_fail('5', "unlock the pseudo-terminal: %s", berth_strerror(errno));
+    }
+    char name[64];
+    snprintf(name, sizeof name, "/dev/pts/%d", n);
+    int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0) berth_fail('5', "open %s: %s", name, berth_strerror(errno));
+    if (fchown(slave, user->uid, (gid_t)-1) < 0 && errno != EROFS) {
+        berth_fail('5', "chown %s: %s", name, berth_strerror(errno));
+    }
+    if (cfg->tty_rows > 0 && cfg->tty_cols > 0) {
+        struct winsize ws = {.ws_row = cfg->tty_rows, .ws_col = cfg->tty_cols};
+        ioctl(slave, TIOCSWINSZ, &ws);
+    }
+    if (setsid() < 0) berth_fail('5', "setsid: %s", berth_strerror(errno));
+    if (ioctl(slave, TIOCSCTTY, 0) < 0) berth_fail('5', "set the controlling terminal: %s", berth_strerror(errno));
+    if (console && mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0) {
+        berth_fail('5', "bind %s on /dev/console: %s", name, berth_strerror(errno));
+    }
+    if (berth_send_fd(berth_sync, master) < 0) berth_fail('5', "pass the terminal to the shim: %s", berth_strerror(errno));
+    close(master);
+    return slave;
+}
+
+// Everything from the rlimits to execve, shared by a container's first process and an exec'd one.
+__attribute__((noreturn)) static void berth_finish_process(const struct berth_container_config *cfg, int devnull,
+                                                           int last_cap, int console) {
     for (int i = 0; i < cfg->n_rlimits; i++) berth_set_rlimit(&cfg->rlimits[i]);
 
     static struct berth_user user;
     berth_resolve_user(cfg->user, &user);
+    int stdio[3] = {cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd};
+    if (cfg->tty) stdio[0] = stdio[1] = stdio[2] = berth_open_tty(cfg, &user, console);
     size_t n_env = 0;
     int has_home = 0;
     for (const char *const *e = cfg->envp; e != NULL && *e != NULL; e++, n_env++) {
@@ -724,7 +789,7 @@ __attribute__((noreturn)) static void berth_child(const struct berth_container_c
         berth_fail('5', "chdir to cwd (\"%s\"): %s", cfg->cwd, berth_strerror(errno));
     }
 
-    berth_setup_stdio(cfg, devnull);
+    berth_setup_stdio(stdio, devnull);
     // Raw rt_sigaction: glibc's sigaction refuses signals 32 and 33 (its internal ones), which stay
     // SIG_IGN when the shim was started by posix_spawn. A zeroed kernel sigaction is SIG_DFL on every arch.
     for (int sig = 1; sig < 65; sig++) {
@@ -755,6 +820,17 @@ int berth_container_start(const struct berth_container_config *cfg, struct berth
     pid_t parent = getpid();
     int pidfd = -1;
     uint64_t flags = (uint64_t)(cfg->clone_flags | CLONE_NEWNS) & ~(uint64_t)CLONE_NEWCGROUP;
+    if (cfg->join_pidfd >= 0) {
+        // exec: the child is born in the container's pid namespace; it joins the others itself.
+        if (setns(cfg->join_pidfd, CLONE_NEWPID) < 0) {
+            int err = errno;
+            sigprocmask(SIG_SETMASK, &old, NULL);
+            close(sv[0]);
+            close(sv[1]);
+            return -err;
+        }
+        flags = 0;
+    }
     struct berth_clone_args args = {.flags = flags | CLONE_PIDFD, .pidfd = (uint64_t)(uintptr_t)&pidfd,
                                     .exit_signal = SIGCHLD};
     // clone3 (no libc wrapper) with no stack behaves like fork and returns a pidfd atomically.
@@ -765,6 +841,7 @@ int berth_container_start(const struct berth_container_config *cfg, struct berth
     }
     if (pid == 0) {
         close(sv[0]);
+        if (cfg->join_pidfd >= 0) berth_exec_child(cfg, sv[1], last_cap);
         berth_child(cfg, sv[1], parent, last_cap);
     }
     int err = errno;
@@ -781,10 +858,11 @@ int berth_container_start(const struct berth_container_config *cfg, struct berth
     return 0;
 }
 
-int berth_container_resume(int sync_fd, char *err, size_t err_len) {
+int berth_container_resume(int sync_fd, int *pty_master, char *err, size_t err_len) {
     char buf[4096], go = 'g';
     ssize_t n;
     if (err != NULL && err_len > 0) err[0] = '\0';
+    if (pty_master != NULL) *pty_master = -1;
     do n = send(sync_fd, &go, 1, MSG_NOSIGNAL);
     while (n < 0 && errno == EINTR);
     if (n < 0) {
@@ -793,9 +871,29 @@ int berth_container_resume(int sync_fd, char *err, size_t err_len) {
         }
         return 125;
     }
-    // The child's end is CLOEXEC: EOF means execve succeeded (or the child died; the caller reaps it).
-    do n = recv(sync_fd, buf, sizeof buf - 1, 0);
-    while (n < 0 && errno == EINTR);
+    // The child's end is CLOEXEC: EOF means execve succeeded (or the child died; the caller reaps it). Before
+    // that, a tty's master may arrive ('F' with the fd).
+    for (;;) {
+        union {
+            struct cmsghdr hdr;
+            char buf[CMSG_SPACE(sizeof(int))];
+        } ctl;
+        struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf - 1};
+        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
+        do n = recvmsg(sync_fd, &msg, MSG_CMSG_CLOEXEC);
+        while (n < 0 && errno == EINTR);
+        int fd = -1;
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); n > 0 && cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
+            if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+        }
+        if (n == 1 && buf[0] == 'F' && fd >= 0) {
+            if (pty_master != NULL && *pty_master < 0) *pty_master = fd;
+            else close(fd);
+            continue;
+        }
+        if (fd >= 0) close(fd);
+        break;
+    }
     if (n == 0) return 0;
     if (n < 0) {
         if (err != NULL && err_len > 0) snprintf(err, err_len, "read sync socket: %s", berth_strerror(errno));

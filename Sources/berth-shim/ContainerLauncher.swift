@@ -144,7 +144,8 @@ struct ContainerLauncher {
 
     /// Calls `body` with a filled config whose stdio is the given fds.
     func withConfig(
-        stdin: Int32, stdout: Int32, stderr: Int32, _ body: (UnsafePointer<berth_container_config>) -> Int32
+        stdin: Int32, stdout: Int32, stderr: Int32, joinPidfd: Int32 = -1,
+        _ body: (UnsafePointer<berth_container_config>) -> Int32
     ) -> Int32 {
         var cfg = berth_container_config()
         var flags = BERTH_CLONE_NEWNS | BERTH_CLONE_NEWPID | BERTH_CLONE_NEWIPC | BERTH_CLONE_NEWUTS
@@ -214,6 +215,10 @@ struct ContainerLauncher {
         cfg.stderr_fd = stderr
         // A container dies with its shim: nobody else could report its exit (ARCHITECTURE: one shim per container).
         cfg.keep_pdeathsig = 1
+        cfg.tty = spec.tty ? 1 : 0
+        cfg.tty_rows = UInt16(clamping: spec.consoleRows)
+        cfg.tty_cols = UInt16(clamping: spec.consoleCols)
+        cfg.join_pidfd = joinPidfd
         return withUnsafePointer(to: &cfg) { body($0) }
     }
 }

@@ -16,7 +16,7 @@ extension Shim {
         var stdinFD = stdinFD
         var streams: [(fd: Int32, name: String, type: UInt8)] = [
             (stdout, "stdout", ShimMessage.stdout), (stderr, "stderr", ShimMessage.stderr),
-        ]
+        ].filter { $0.0 >= 0 }
         var status: Int32? = nil
         var buffer = [UInt8](repeating: 0, count: 32768)
         // Without a pidfd, SIGCHLD through a self-pipe would be needed; Linux 5.3+ always gives one.
@@ -121,6 +121,12 @@ extension Shim {
             case ShimMessage.closeStdin where stdinFD >= 0:
                 close(stdinFD)
                 stdinFD = -1
+            case ShimMessage.resize where ptyMaster >= 0:
+                let parts = String(decoding: payload, as: UTF8.self).split(separator: " ").compactMap { UInt16($0) }
+                if parts.count == 2 {
+                    var size = winsize(ws_row: parts[0], ws_col: parts[1], ws_xpixel: 0, ws_ypixel: 0)
+                    _ = ioctl(ptyMaster, UInt(TIOCSWINSZ), &size)
+                }
             case ShimMessage.signal:
                 if let sig = Int32(String(decoding: payload, as: UTF8.self)) {
                     if pidfd >= 0 { _ = berth_pidfd_send_signal(pidfd, sig) } else { kill(pid, sig) }
@@ -147,11 +153,11 @@ extension Shim {
         } else {
             code = 128 + (rawStatus & 0x7F)
         }
-        let oom = cgroups.oomKilled(path: spec.cgroupPath)
+        let oom = !isExec && cgroups.oomKilled(path: spec.cgroupPath)
         let status = ExitStatus(exitCode: code, oomKilled: oom, finishedAt: Clock.nowNanos())
         // The exec-root is volatile (tmpfs /run): atomic, but no fsync.
         try? FileSystem.writeFileAtomic(spec.stateDir + "/exit.json", status.json.serialized, durable: false)
-        cgroups.remove(path: spec.cgroupPath)
+        if !isExec { cgroups.remove(path: spec.cgroupPath) }
         unlink(spec.stateDir + "/shim.sock")
         broadcast(ShimMessage.exited, Array(status.json.serialized.utf8))
         ShimTrace.mark("exit sent")

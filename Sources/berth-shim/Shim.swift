@@ -12,6 +12,10 @@ final class Shim {
     var connections: [Connection] = []
     var listenFD: Int32 = -1
     var log: LogWriter?
+    /// The terminal's master (`-t`), for window size changes; -1 without a terminal.
+    var ptyMaster: Int32 = -1
+    /// exec into a running container: its cgroup is the container's, not the shim's to make or remove.
+    var isExec: Bool { spec.joinPID > 0 }
 
     final class Connection {
         let fd: Int32
@@ -45,7 +49,8 @@ final class Shim {
         try? FileSystem.writeFileAtomic(pidFile, String(getpid()), durable: false)
         let started: (pid: Int32, pidfd: Int32, stdin: Int32, stdout: Int32, stderr: Int32)
         do {
-            log = try LogWriter(path: spec.logPath)
+            // An exec's output goes to its client only, as with Docker.
+            if !spec.logPath.isEmpty { log = try LogWriter(path: spec.logPath) }
             listenFD = try listen(path: spec.stateDir + "/shim.sock")
             started = try startContainer()
         } catch {
@@ -61,19 +66,28 @@ final class Shim {
     // MARK: - Start
 
     func startContainer() throws(BerthError) -> (pid: Int32, pidfd: Int32, stdin: Int32, stdout: Int32, stderr: Int32) {
-        try cgroups.create(path: spec.cgroupPath, resources: spec.resources)
-        ShimTrace.mark("cgroup created")
+        var joinFD: Int32 = -1
+        if isExec {
+            joinFD = try Syscall.call("pidfd_open \(spec.joinPID)") { berth_pidfd_open(spec.joinPID) }
+        } else {
+            try cgroups.create(path: spec.cgroupPath, resources: spec.resources)
+            ShimTrace.mark("cgroup created")
+        }
         var out = [Int32](repeating: -1, count: 2)
         var err = [Int32](repeating: -1, count: 2)
         var inp = [Int32](repeating: -1, count: 2)
+        defer { if joinFD >= 0 { close(joinFD) } }
         do throws(BerthError) {
-            try Syscall.call("pipe") { berth_pipe_cloexec(&out) }
-            try Syscall.call("pipe") { berth_pipe_cloexec(&err) }
-            if spec.openStdin { try Syscall.call("pipe") { berth_pipe_cloexec(&inp) } }
+            // With a terminal the process writes to the pty's slave; the master comes back from the child.
+            if !spec.tty {
+                try Syscall.call("pipe") { berth_pipe_cloexec(&out) }
+                try Syscall.call("pipe") { berth_pipe_cloexec(&err) }
+                if spec.openStdin { try Syscall.call("pipe") { berth_pipe_cloexec(&inp) } }
+            }
             let launcher = try ContainerLauncher(spec: spec)
             ShimTrace.mark("seccomp ready")
             var container = berth_container()
-            let rc = launcher.withConfig(stdin: inp[0], stdout: out[1], stderr: err[1]) { cfg in
+            let rc = launcher.withConfig(stdin: inp[0], stdout: out[1], stderr: err[1], joinPidfd: joinFD) { cfg in
                 berth_container_start(cfg, &container)
             }
             if rc < 0 { throw Syscall.error("clone container", errno: -rc) }
@@ -95,18 +109,32 @@ final class Shim {
             }
             if !spec.interfaces.isEmpty { ShimTrace.mark("network attached") }
             var message = [CChar](repeating: 0, count: 1024)
-            let cls = berth_container_resume(container.sync_fd, &message, message.count)
+            var master: Int32 = -1
+            let cls = berth_container_resume(container.sync_fd, &master, &message, message.count)
             close(container.sync_fd)
             ShimTrace.mark("exec confirmed")
             if cls != 0 {
+                if master >= 0 { close(master) }
                 waitpid(container.pid, nil, 0)
                 throw BerthError(.init("start", errno: cls), String(nulTerminated: message))
             }
             for fd in [out[1], err[1], inp[0]] where fd >= 0 { close(fd) }
+            if spec.tty {
+                guard master >= 0 else {
+                    kill(container.pid, SIGKILL)
+                    waitpid(container.pid, nil, 0)
+                    throw BerthError(.internalError, "the container's terminal did not reach the shim")
+                }
+                ptyMaster = master
+                // Output is read from the master, stdin written to a second descriptor of it (closed on its own
+                // when the client's stdin ends).
+                let input = spec.openStdin ? fcntl(master, F_DUPFD_CLOEXEC, 3) : -1
+                return (container.pid, container.pidfd, input, master, -1)
+            }
             return (container.pid, container.pidfd, inp[1], out[0], err[0])
         } catch {
             for fd in out + err + inp where fd >= 0 { close(fd) }
-            cgroups.remove(path: spec.cgroupPath)
+            if !isExec { cgroups.remove(path: spec.cgroupPath) }
             throw error
         }
     }

@@ -12,9 +12,21 @@ struct AttachSession {
     let connection: Connection
     let tty: Bool
     let forwardStdin: Bool
+    /// With a TTY, the keys that detach (`--detach-keys`, ctrl-p ctrl-q by default): the session ends and the
+    /// container keeps running.
+    var detachKeys: DetachKeys?
 
-    /// Pumps until the daemon closes the stream. `onSignal` gets each signal the proxy caught.
-    func pump(signals: SignalProxy?, onSignal: (Int32) -> Void) throws(CLIError) {
+    enum End {
+        /// The daemon closed the stream (the process exited, or the container's streams ended).
+        case closed
+        /// The detach keys were typed.
+        case detached
+    }
+
+    /// Pumps until the daemon closes the stream or the user detaches. `onSignal` gets each signal the proxy
+    /// caught.
+    @discardableResult
+    func pump(signals: SignalProxy?, onSignal: (Int32) -> Void) throws(CLIError) -> End {
         var demux = StreamDemultiplexer()
         func emit(_ bytes: ArraySlice<UInt8>) {
             if tty {
@@ -31,6 +43,7 @@ struct AttachSession {
             connection.pending.removeAll()
         }
         var stdinOpen = forwardStdin
+        var matcher = tty ? detachKeys?.matcher() : nil
         var buf = [UInt8](repeating: 0, count: 32768)
         while true {
             var fds = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0)]
@@ -45,7 +58,7 @@ struct AttachSession {
             if fds[0].revents != 0 {
                 let n = buf.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
                 if n < 0, errno == EINTR { continue }
-                if n <= 0 { return }
+                if n <= 0 { return .closed }
                 emit(buf[0..<n])
             }
             if stdinOpen, fds[stdinIndex].revents != 0 {
@@ -55,7 +68,13 @@ struct AttachSession {
                     stdinOpen = false
                     shutdown(socket, Int32(SHUT_WR))
                 } else {
-                    do { try connection.send(Array(buf[0..<n])) } catch { stdinOpen = false }
+                    var bytes = Array(buf[0..<n])
+                    var detached = false
+                    if matcher != nil { (bytes, detached) = matcher?.feed(bytes) ?? (bytes, false) }
+                    if !bytes.isEmpty {
+                        do { try connection.send(bytes) } catch { stdinOpen = false }
+                    }
+                    if detached { return .detached }
                 }
             }
             if let signals, fds[signalIndex].revents != 0, let signal = signals.next() {
@@ -66,18 +85,19 @@ struct AttachSession {
 }
 
 /// `--sig-proxy`: signals sent to `berth` are caught and handed to the poll loop through a pipe, which then
-/// forwards them to the container (`POST /containers/{id}/kill?signal=N`), as the docker CLI does.
+/// forwards them to the container (`POST /containers/{id}/kill?signal=N`), as the docker CLI does. With a TTY
+/// the same pipe carries SIGWINCH, which becomes a resize of the container's terminal.
 struct SignalProxy {
     static let forwarded: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2]
 
     let readFD: Int32
 
-    /// Installs the handlers; nil if the pipe cannot be made.
-    static func install() -> SignalProxy? {
+    /// Installs the handlers for `signals`; nil if the pipe cannot be made.
+    static func install(_ signals: [Int32] = forwarded) -> SignalProxy? {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { return nil }
         signalPipeWriteFD = fds[1]
-        for sig in forwarded { signal(sig, signalProxyHandler) }
+        for sig in signals { signal(sig, signalProxyHandler) }
         return SignalProxy(readFD: fds[0])
     }
 

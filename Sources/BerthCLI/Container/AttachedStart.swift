@@ -17,6 +17,8 @@ struct AttachedStart {
     /// `next-exit`, or `removed` for `run --rm`.
     var waitCondition = "next-exit"
     var signalProxy = true
+    /// `--detach-keys` (empty: the default ctrl-p,ctrl-q).
+    var detachKeys = ""
     /// Turns a start failure into the command's error (`run` maps it to 125/126/127).
     var startError: (CLIError) -> CLIError = { $0 }
 
@@ -27,6 +29,9 @@ struct AttachedStart {
         if stdin { query.append(("stdin", "1")) }
         if stdout { query.append(("stdout", "1")) }
         query.append(("stream", "1"))
+        if !detachKeys.isEmpty { query.append(("detachKeys", detachKeys)) }
+        let keys: DetachKeys
+        do { keys = try DetachKeys(detachKeys) } catch { throw CLIError(error) }
         let attach: Connection
         do { attach = try daemon.client.hijack("POST", "/containers/\(id)/attach", query: query) } catch {
             throw CLIError(error)
@@ -44,15 +49,43 @@ struct AttachedStart {
             throw startError(CLIError(error))
         }
 
-        let proxy = signalProxy && !tty ? SignalProxy.install() : nil
-        let session = AttachSession(connection: attach, tty: tty, forwardStdin: stdin)
-        try session.pump(signals: proxy) { signal in
-            _ = try? daemon.call("POST", "/containers/\(id)/kill", query: [("signal", String(signal))])
+        let end = try Self.pump(
+            daemon: daemon, id: id, connection: attach, tty: tty, stdin: stdin, signalProxy: signalProxy,
+            detachKeys: keys)
+        if end == .detached {
+            wait.connection.close()
+            return 0
         }
 
         let body: [UInt8]
         do { body = try wait.readAll() } catch { throw CLIError(error) }
         return try Self.exitCode(fromWaitBody: body)
+    }
+
+    /// Copies the attached streams; with a TTY in raw mode, following the window's size. Shared by `run`,
+    /// `start -a` and `attach`.
+    static func pump(
+        daemon: Daemon, id: String, connection: Connection, tty: Bool, stdin: Bool, signalProxy: Bool,
+        detachKeys: DetachKeys
+    ) throws(CLIError) -> AttachSession.End {
+        let raw = tty && stdin ? Terminal.makeRaw(0) : nil
+        defer { raw?.restore() }
+        func resize() {
+            guard let size = Terminal.size(1) ?? Terminal.size(0) else { return }
+            _ = try? daemon.call(
+                "POST", "/containers/\(id)/resize", query: [("h", String(size.rows)), ("w", String(size.cols))])
+        }
+        let proxy = tty ? SignalProxy.install([SIGWINCH]) : signalProxy ? SignalProxy.install() : nil
+        if tty { resize() }
+        var session = AttachSession(connection: connection, tty: tty, forwardStdin: stdin)
+        session.detachKeys = detachKeys
+        return try session.pump(signals: proxy) { signal in
+            if signal == SIGWINCH {
+                resize()
+            } else {
+                _ = try? daemon.call("POST", "/containers/\(id)/kill", query: [("signal", String(signal))])
+            }
+        }
     }
 
     /// The `StatusCode` of a wait answer; its `Error.Message`, if any, is reported.

@@ -21,6 +21,11 @@ extension Berth {
             help: ArgumentHelp("Proxy received signals to the process.", valueName: "bool"))
         var sigProxy = true
 
+        @Option(
+            name: .customLong("detach-keys"),
+            help: ArgumentHelp("Override the key sequence for detaching a container.", valueName: "string"))
+        var detachKeys = ""
+
         @OptionGroup var options: ContainerOptions
 
         func run() throws {
@@ -29,7 +34,11 @@ extension Berth {
                 Output.out(Berth.helpMessage(for: Self.self) + "\n")
                 return
             }
-            let request = try options.createRequest(command: "run", detach: detach)
+            var request = try options.createRequest(command: "run", detach: detach)
+            // The container's terminal starts with the size of ours, as with the docker CLI.
+            if options.tty, !detach, let size = Terminal.size(1) {
+                request.body["HostConfig"]?["ConsoleSize"] = .array([.int(size.rows), .int(size.cols)])
+            }
             if detach, !options.attach.isEmpty { throw CLIError("Conflicting options: -a and -d").withHelp("run") }
             let daemon = berth.daemon
             let id = try ContainerCreator(daemon: daemon, command: "run").create(request, pull: options.pull)
@@ -46,6 +55,7 @@ extension Berth {
             session.stderr = config["AttachStderr"]?.boolValue ?? true
             session.waitCondition = options.autoRemove ? "removed" : "next-exit"
             session.signalProxy = sigProxy
+            session.detachKeys = detachKeys
             session.startError = Self.startError
             let code = try session.run()
             if code != 0 { throw ExitCode(code) }

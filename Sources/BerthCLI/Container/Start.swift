@@ -18,6 +18,11 @@ extension Berth {
         @Flag(name: .shortAndLong, help: "Attach container's STDIN.")
         var interactive = false
 
+        @Option(
+            name: .customLong("detach-keys"),
+            help: ArgumentHelp("Override the key sequence for detaching a container.", valueName: "string"))
+        var detachKeys = ""
+
         @Argument(help: ArgumentHelp("The containers to start.", valueName: "container"))
         var containers: [String] = []
 
@@ -42,6 +47,7 @@ extension Berth {
             var session = AttachedStart(daemon: daemon, id: id)
             session.tty = info["Config"]?["Tty"]?.boolValue ?? false
             session.stdin = interactive && (info["Config"]?["OpenStdin"]?.boolValue ?? false)
+            session.detachKeys = detachKeys
             let code = try session.run()
             if code != 0 { throw ExitCode(code) }
         }

@@ -24,6 +24,8 @@ public enum ShimMessage {
     public static let closeStdin: UInt8 = UInt8(ascii: "C")
     /// Payload: signal number (decimal text).
     public static let signal: UInt8 = UInt8(ascii: "K")
+    /// Payload: `rows cols` (decimal text): the terminal's new window size.
+    public static let resize: UInt8 = UInt8(ascii: "R")
 
     public static let headerSize = 5
 

@@ -82,6 +82,13 @@ public struct ShimSpec: Sendable, Equatable {
     public var readonlyPaths: [String] = ShimSpec.defaultReadonlyPaths
     public var openStdin: Bool = false
     public var stdinOnce: Bool = false
+    /// A pseudo-terminal for stdin, stdout and stderr (`-t`), with its first size (rows, columns; 0: default).
+    public var tty: Bool = false
+    public var consoleRows = 0
+    public var consoleCols = 0
+    /// exec: the pid (in the shim's pid namespace) of the running container's first process, whose namespaces,
+    /// root and cgroup the process joins; 0 for a container's own start.
+    public var joinPID: Int32 = 0
     /// The cgroup path below each controller's root (e.g. `berth/<id>`).
     public var cgroupPath: String
     public var resources: Resources = Resources()
@@ -219,6 +226,10 @@ extension ShimSpec {
             ]
                 + (interfaces.isEmpty ? [] : [("interfaces", .array(interfaces.map(\.json)))])
                 + (joinNetworkNamespace.map { [("joinNetworkNamespace", JSONValue.string($0))] } ?? [])
+                + (tty
+                    ? [("tty", .bool(true)), ("consoleSize", .array([.int(consoleRows), .int(consoleCols)]))]
+                    : [])
+                + (joinPID > 0 ? [("joinPID", .int(Int(joinPID)))] : [])
                 + [
                     ("args", strings(args)),
                     ("env", strings(env)),
@@ -288,6 +299,12 @@ extension ShimSpec {
         hostNetwork = json["hostNetwork"]?.boolValue ?? false
         for i in json["interfaces"]?.arrayValue ?? [] { interfaces.append(try Interface(json: i)) }
         joinNetworkNamespace = json["joinNetworkNamespace"]?.stringValue
+        tty = json["tty"]?.boolValue ?? false
+        if let size = json["consoleSize"]?.arrayValue, size.count == 2 {
+            consoleRows = size[0].intValue ?? 0
+            consoleCols = size[1].intValue ?? 0
+        }
+        joinPID = Int32(json["joinPID"]?.intValue ?? 0)
         cwd = json["cwd"]?.stringValue ?? "/"
         user = json["user"]?.stringValue ?? ""
         capabilities = json["capabilities"]?.stringArray ?? []

@@ -84,31 +84,60 @@ extension ContainerService {
 
     /// `POST /containers/{id}/attach`: live output to the client, the client's input to the container's stdin.
     nonisolated func attach(
-        id: String, tty: Bool, stdin: Bool, stdout: Bool, stderr: Bool, stdinOnce: Bool, output: OutputHub,
-        connection: any HijackedConnection
+        id: String, tty: Bool, stdin: Bool, stdout: Bool, stderr: Bool, stdinOnce: Bool, detachKeys: DetachKeys,
+        output: OutputHub, connection: any HijackedConnection
     ) async {
         let subscription = output.subscribe()
         let service = self
+        let forward = Task {
+            for await chunk in subscription {
+                if chunk.stream == .stdout && !stdout || chunk.stream == .stderr && !stderr { continue }
+                let bytes = tty ? chunk.bytes : Self.frame(chunk.stream.rawValue, chunk.bytes)
+                do { try await connection.write(bytes) } catch { break }
+            }
+        }
         let input: Task<Void, Never>? =
             stdin
             ? Task {
+                var matcher = detachKeys.matcher()
                 for await bytes in connection.inbound {
+                    // With a terminal, the detach sequence (ctrl-p ctrl-q) ends the attach, not the container;
+                    // bytes held back as a possible start of it are sent once it turns out not to be.
+                    let (pass, detached) = tty ? matcher.feed(bytes) : (bytes, false)
                     // Input may arrive before `start` has the shim running: hold it until then.
-                    await service.waitForSession(id)?.send(ShimMessage.stdin, bytes)
+                    if !pass.isEmpty { await service.waitForSession(id)?.send(ShimMessage.stdin, pass) }
+                    if detached {
+                        forward.cancel()
+                        return
+                    }
                 }
-                // The client half-closed: with StdinOnce the container's stdin ends too.
-                if stdinOnce { await service.waitForSession(id)?.send(ShimMessage.closeStdin) }
+                // The client's input ended. Without a terminal and with StdinOnce the container's stdin ends too;
+                // a terminal stays open for the next attach (the client detached), and this attach ends, as
+                // Docker does.
+                if tty {
+                    forward.cancel()
+                } else if stdinOnce {
+                    await service.waitForSession(id)?.send(ShimMessage.closeStdin)
+                }
             } : nil
-        for await chunk in subscription {
-            if chunk.stream == .stdout && !stdout || chunk.stream == .stderr && !stderr { continue }
-            let bytes = tty ? chunk.bytes : Self.frame(chunk.stream.rawValue, chunk.bytes)
-            do { try await connection.write(bytes) } catch { break }
-        }
+        await forward.value
         input?.cancel()
         await connection.close()
     }
 
     func session(_ id: String) -> ShimSession? { runtimes[id]?.session }
+
+    /// `POST /containers/{id}/resize`: the terminal's window size (a container without one ignores it).
+    func resize(_ ref: String, height: String?, width: String?) throws(BerthError) {
+        let record = try lookup(ref)
+        guard let h = UInt16(height ?? ""), let w = UInt16(width ?? "") else {
+            throw .invalidArgument("invalid resize: height and width must be numbers from 0 to 65535")
+        }
+        guard record.isRunning, let session = runtimes[record.id]?.session else {
+            throw .conflict("Container \(record.id) is not running")
+        }
+        session.send(ShimMessage.resize, Array("\(h) \(w)".utf8))
+    }
 
     /// The container's shim session, waiting while the container is created or starting; nil once it is gone
     /// or has exited.

@@ -153,6 +153,11 @@ extension ContainerService {
         }
         spec.openStdin = c["OpenStdin"]?.boolValue ?? false
         spec.stdinOnce = c["StdinOnce"]?.boolValue ?? false
+        spec.tty = record.tty
+        if let size = h["ConsoleSize"]?.arrayValue, size.count == 2 {
+            spec.consoleRows = size[0].intValue ?? 0
+            spec.consoleCols = size[1].intValue ?? 0
+        }
         var r = ShimSpec.Resources()
         r.memory = h["Memory"]?.int64Value ?? 0
         r.memorySwap = h["MemorySwap"]?.int64Value ?? 0

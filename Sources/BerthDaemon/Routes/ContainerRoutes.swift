@@ -98,6 +98,7 @@ enum ContainerRoutes {
             let stdout = req.bool("stdout")
             let stderr = req.bool("stderr")
             let once = record.config["StdinOnce"]?.boolValue ?? false
+            let detachKeys = try DetachKeys(req.query("detachKeys") ?? "")
             let contentType =
                 tty || req.apiVersion < APIVersion(1, 42)
                 ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"
@@ -106,11 +107,11 @@ enum ContainerRoutes {
                 body: .hijack { conn in
                     await c.attach(
                         id: record.id, tty: tty, stdin: stdin, stdout: stdout, stderr: stderr, stdinOnce: once,
-                        output: output, connection: conn)
+                        detachKeys: detachKeys, output: output, connection: conn)
                 })
         }
         t.add("POST", "/containers/{id}/resize") { req in
-            _ = try await c.lookup(req.param("id"))
+            try await c.resize(req.param("id"), height: req.query("h"), width: req.query("w"))
             return HTTPResponse(status: 200)
         }
         t.add("GET", "/containers/{id}/export") { req in

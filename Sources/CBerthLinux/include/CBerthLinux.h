@@ -100,6 +100,13 @@ struct berth_container_config {
     int n_rlimits;
     int stdin_fd, stdout_fd, stderr_fd;    // dup2'd onto 0, 1, 2 in the child (-1: /dev/null)
     int keep_pdeathsig;                    // keep PDEATHSIG=SIGKILL across execve (container dies with shim)
+    int tty;                               // a pseudo-terminal from the container's own devpts: its slave is
+                                           // stdin, stdout, stderr and the controlling terminal (new session),
+                                           // its master goes to the shim (berth_container_resume)
+    unsigned short tty_rows, tty_cols;     // its first window size (0: the kernel's default)
+    int join_pidfd;                        // >= 0: exec mode: the child joins every namespace and the root of
+                                           // this process instead of making new ones (no mounts, no network
+                                           // set-up); the caller's pid_for_children is moved into its pid ns
 };
 
 /// The result of berth_container_start.
@@ -120,7 +127,8 @@ int berth_container_start(const struct berth_container_config *cfg, struct berth
 ///   126: command not executable, 125: any other setup failure) with a NUL-terminated message in `err`
 ///   such as `exec: "foo": executable file not found in $PATH` or
 ///   `mount overlay on /var/lib/...: invalid argument`.
-int berth_container_resume(int sync_fd, char *err, size_t err_len);
+/// `pty_master` receives the terminal's master fd when the config asked for a tty (-1 otherwise).
+int berth_container_resume(int sync_fd, int *pty_master, char *err, size_t err_len);
 
 // ---------------------------------------------------------------------------------------------------------
 // rtnetlink (berth_netlink.c). Each returns 0 or -errno and works in the caller's network namespace.
