@@ -64,16 +64,18 @@ struct AttachedStart {
 
     /// Copies the attached streams; with a TTY in raw mode, following the window's size. Shared by `run`,
     /// `start -a` and `attach`.
+    /// `resizePath`: where window sizes go (`/exec/ID/resize` for an exec; the container's by default).
     static func pump(
         daemon: Daemon, id: String, connection: Connection, tty: Bool, stdin: Bool, signalProxy: Bool,
-        detachKeys: DetachKeys
+        detachKeys: DetachKeys, resizePath: String? = nil
     ) throws(CLIError) -> AttachSession.End {
         let raw = tty && stdin ? Terminal.makeRaw(0) : nil
         defer { raw?.restore() }
         func resize() {
             guard let size = Terminal.size(1) ?? Terminal.size(0) else { return }
             _ = try? daemon.call(
-                "POST", "/containers/\(id)/resize", query: [("h", String(size.rows)), ("w", String(size.cols))])
+                "POST", resizePath ?? "/containers/\(id)/resize",
+                query: [("h", String(size.rows)), ("w", String(size.cols))])
         }
         let proxy = tty ? SignalProxy.install([SIGWINCH]) : signalProxy ? SignalProxy.install() : nil
         if tty { resize() }

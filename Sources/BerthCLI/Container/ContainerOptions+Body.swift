@@ -57,27 +57,9 @@ extension ContainerOptions {
             stdinOnce = false
         }
 
-        // Environment: env files first, then -e, as the docker CLI orders them.
-        var environment: [String] = []
-        for path in envFile {
-            let bytes: [UInt8]
-            do { bytes = try readFile(path) } catch { throw runError(error.message) }
-            do { environment += try Self.parseEnvFile(bytes, lookupEnv: lookupEnv) } catch {
-                throw runError("invalid env file (\(path)): \(error.message)")
-            }
-        }
-        for e in env {
-            let key =
-                e.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-            if key.isEmpty { throw flagError(e, "-e, --env", "invalid environment variable: \(e)") }
-            if e.contains("=") {
-                environment.append(e)
-            } else if let value = lookupEnv(e) {
-                environment.append("\(e)=\(value)")
-            } else {
-                environment.append(e)
-            }
-        }
+        let environment = try Self.environment(
+            envFiles: envFile, env: env, lookupEnv: lookupEnv, readFile: readFile, fileError: runError,
+            flagError: { flagError($0, "-e, --env", "invalid environment variable: \($0)") })
 
         var labels: [String: String] = [:]
         for l in label {
@@ -292,6 +274,36 @@ extension ContainerOptions {
             if let h = host { hostPort = h.count == 1 ? String(h.lowerBound) : String(h.lowerBound + i) }
             return ("\(port)/\(proto)", ip, hostPort)
         }
+    }
+
+    /// The environment from `--env-file` files, then `-e` (docker CLI order); `NAME` alone takes the value from
+    /// berth's own environment, or stays as it is (unset in the container) when berth has none.
+    static func environment(
+        envFiles: [String], env: [String], lookupEnv: (String) -> String?,
+        readFile: (String) throws(CLIError) -> [UInt8], fileError: (String) -> CLIError,
+        flagError: (String) -> CLIError
+    ) throws(CLIError) -> [String] {
+        var environment: [String] = []
+        for path in envFiles {
+            let bytes: [UInt8]
+            do { bytes = try readFile(path) } catch { throw fileError(error.message) }
+            do { environment += try Self.parseEnvFile(bytes, lookupEnv: lookupEnv) } catch {
+                throw fileError("invalid env file (\(path)): \(error.message)")
+            }
+        }
+        for e in env {
+            let key =
+                e.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            if key.isEmpty { throw flagError(e) }
+            if e.contains("=") {
+                environment.append(e)
+            } else if let value = lookupEnv(e) {
+                environment.append("\(e)=\(value)")
+            } else {
+                environment.append(e)
+            }
+        }
+        return environment
     }
 }
 

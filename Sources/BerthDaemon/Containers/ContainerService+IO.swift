@@ -87,8 +87,21 @@ extension ContainerService {
         id: String, tty: Bool, stdin: Bool, stdout: Bool, stderr: Bool, stdinOnce: Bool, detachKeys: DetachKeys,
         output: OutputHub, connection: any HijackedConnection
     ) async {
-        let subscription = output.subscribe()
         let service = self
+        // Input may arrive before `start` has the shim running: it is held until then.
+        await Self.pump(
+            subscription: output.subscribe(), tty: tty, stdin: stdin, stdout: stdout, stderr: stderr,
+            stdinOnce: stdinOnce, detachKeys: detachKeys, connection: connection
+        ) { await service.waitForSession(id) }
+    }
+
+    /// Copies a process's output (subscribed before it started, so nothing is missed) to a hijacked connection
+    /// and the connection's input to the process, for attach and exec.
+    nonisolated static func pump(
+        subscription: AsyncStream<OutputHub.Chunk>, tty: Bool, stdin: Bool, stdout: Bool, stderr: Bool,
+        stdinOnce: Bool, detachKeys: DetachKeys, connection: any HijackedConnection,
+        session: @escaping @Sendable () async -> ShimSession?
+    ) async {
         let forward = Task {
             for await chunk in subscription {
                 if chunk.stream == .stdout && !stdout || chunk.stream == .stderr && !stderr { continue }
@@ -104,8 +117,7 @@ extension ContainerService {
                     // With a terminal, the detach sequence (ctrl-p ctrl-q) ends the attach, not the container;
                     // bytes held back as a possible start of it are sent once it turns out not to be.
                     let (pass, detached) = tty ? matcher.feed(bytes) : (bytes, false)
-                    // Input may arrive before `start` has the shim running: hold it until then.
-                    if !pass.isEmpty { await service.waitForSession(id)?.send(ShimMessage.stdin, pass) }
+                    if !pass.isEmpty { await session()?.send(ShimMessage.stdin, pass) }
                     if detached {
                         forward.cancel()
                         return
@@ -117,7 +129,7 @@ extension ContainerService {
                 if tty {
                     forward.cancel()
                 } else if stdinOnce {
-                    await service.waitForSession(id)?.send(ShimMessage.closeStdin)
+                    await session()?.send(ShimMessage.closeStdin)
                 }
             } : nil
         await forward.value

@@ -131,26 +131,8 @@ extension ContainerService {
         spec.readonlyRootfs = h["ReadonlyRootfs"]?.boolValue ?? false
         spec.cwd = (c["WorkingDir"]?.stringValue).flatMap { $0.isEmpty ? nil : $0 } ?? "/"
         spec.user = c["User"]?.stringValue ?? ""
-        spec.privileged = h["Privileged"]?.boolValue ?? false
-        spec.capabilities = try Capabilities.effective(
-            add: h["CapAdd"]?.stringArray ?? [], drop: h["CapDrop"]?.stringArray ?? [], privileged: spec.privileged)
-        spec.seccomp = spec.privileged ? .unconfined : .dockerDefault
+        try Self.applySecurity(&spec, hostConfig: h, privileged: h["Privileged"]?.boolValue ?? false)
         if spec.privileged { spec.mounts += Self.hostDeviceMounts() }
-        for opt in h["SecurityOpt"]?.stringArray ?? [] {
-            switch try SecurityOptions.parse(opt) {
-            case .seccompUnconfined: spec.seccomp = .unconfined
-            case .seccompProfile(let p): spec.seccomp = .custom(p)
-            case .noNewPrivileges(let on): spec.noNewPrivileges = on
-            case .ignored: break
-            }
-        }
-        for u in h["Ulimits"]?.arrayValue ?? [] {
-            guard let name = u["Name"]?.stringValue else { continue }
-            // -1 is unlimited (RLIM_INFINITY), as Docker's `--ulimit core=-1`.
-            func limit(_ v: Int64?) -> UInt64 { (v ?? 0) < 0 ? UInt64.max : UInt64(v ?? 0) }
-            spec.rlimits.append(
-                .init(name: name, soft: limit(u["Soft"]?.int64Value), hard: limit(u["Hard"]?.int64Value)))
-        }
         spec.openStdin = c["OpenStdin"]?.boolValue ?? false
         spec.stdinOnce = c["StdinOnce"]?.boolValue ?? false
         spec.tty = record.tty
@@ -172,6 +154,30 @@ extension ContainerService {
         spec.resources = r
         spec.trace = configuration.logLevel == "debug"
         return spec
+    }
+
+    /// Privileges, capabilities, seccomp, no-new-privileges and rlimits from a container's HostConfig: the same
+    /// for its first process and for every exec (`privileged` may be an exec's own `--privileged`).
+    static func applySecurity(_ spec: inout ShimSpec, hostConfig h: JSONValue, privileged: Bool) throws(BerthError) {
+        spec.privileged = privileged
+        spec.capabilities = try Capabilities.effective(
+            add: h["CapAdd"]?.stringArray ?? [], drop: h["CapDrop"]?.stringArray ?? [], privileged: spec.privileged)
+        spec.seccomp = spec.privileged ? .unconfined : .dockerDefault
+        for opt in h["SecurityOpt"]?.stringArray ?? [] {
+            switch try SecurityOptions.parse(opt) {
+            case .seccompUnconfined: spec.seccomp = .unconfined
+            case .seccompProfile(let p): spec.seccomp = .custom(p)
+            case .noNewPrivileges(let on): spec.noNewPrivileges = on
+            case .ignored: break
+            }
+        }
+        for u in h["Ulimits"]?.arrayValue ?? [] {
+            guard let name = u["Name"]?.stringValue else { continue }
+            // -1 is unlimited (RLIM_INFINITY), as Docker's `--ulimit core=-1`.
+            func limit(_ v: Int64?) -> UInt64 { (v ?? 0) < 0 ? UInt64.max : UInt64(v ?? 0) }
+            spec.rlimits.append(
+                .init(name: name, soft: limit(u["Soft"]?.int64Value), hard: limit(u["Hard"]?.int64Value)))
+        }
     }
 
     /// A privileged container sees the host's devices, as with Docker: every character and block device under
@@ -258,6 +264,7 @@ extension ContainerService {
         guard var record = records[id], record.isRunning else { return }
         runtimes[id]?.session?.close()
         runtimes[id]?.session = nil
+        dropExecs(of: id)
         record.status = .exited
         record.pid = 0
         record.exitCode = status.exitCode

@@ -54,7 +54,7 @@ extension ContainerService {
             ("MountLabel", .string("")),
             ("ProcessLabel", .string("")),
             ("AppArmorProfile", .string("")),
-            ("ExecIDs", .null),
+            ("ExecIDs", execIDs(of: r.id)),
             ("HostConfig", hostConfig),
             ("GraphDriver", .object([("Name", .string(r.driver)), ("Data", .map(metadata))])),
             ("Mounts", Self.mountsJSON(r)),

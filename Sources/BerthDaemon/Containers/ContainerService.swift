@@ -47,6 +47,8 @@ actor ContainerService {
     /// The nftables state last written (nil: not yet in this run).
     var appliedFirewall: Firewall?
     var runtimes: [String: Runtime] = [:]
+    /// `exec` instances by ID.
+    var execs: [String: ExecRecord] = [:]
     var waiters: [String: [Waiter]] = [:]
 
     init(

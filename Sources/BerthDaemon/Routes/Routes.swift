@@ -7,6 +7,7 @@ enum Routes {
         Router { t in
             SystemRoutes.register(&t, daemon)
             ContainerRoutes.register(&t, daemon)
+            ExecRoutes.register(&t, daemon)
             ImageRoutes.register(&t, daemon)
             NetworkRoutes.register(&t, daemon)
         }
