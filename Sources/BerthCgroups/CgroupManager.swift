@@ -22,6 +22,30 @@ public protocol CgroupManager: Sendable {
     func pids(path: String) -> [Int32]
     /// Removes the cgroup (kills whatever is left first). Teardown: never throws.
     func remove(path: String)
+    /// Freezes (`pause`) or thaws (`unpause`) every process of the cgroup; returns once the kernel reports it.
+    func setFrozen(path: String, _ frozen: Bool) throws(BerthError)
+    /// Usage counters for `stats`.
+    func stats(path: String) -> CgroupStats
+}
+
+/// A cgroup's counters as `docker stats` shows them.
+public struct CgroupStats: Sendable, Equatable {
+    /// CPU time used, in nanoseconds, in total and per CPU (v1 only; empty on v2).
+    public var cpuTotal: UInt64 = 0
+    public var cpuPerCPU: [UInt64] = []
+    public var cpuUser: UInt64 = 0
+    public var cpuSystem: UInt64 = 0
+    public var memoryUsage: UInt64 = 0
+    /// The limit, or the host's memory when there is none.
+    public var memoryLimit: UInt64 = 0
+    public var memoryMaxUsage: UInt64 = 0
+    /// memory.stat, as the kernel names its keys.
+    public var memoryStat: [String: UInt64] = [:]
+    public var pidsCurrent: UInt64 = 0
+    /// 0: no limit.
+    public var pidsLimit: UInt64 = 0
+
+    public init() {}
 }
 
 /// Picks the manager for this host: cgroup2fs at /sys/fs/cgroup is v2, anything else (tmpfs) is v1/hybrid.
@@ -61,6 +85,38 @@ public enum Cgroups {
             if parts.count == 2, parts[0] == key, let v = Int64(parts[1]) { return v }
         }
         return 0
+    }
+
+    /// `key value` lines (memory.stat, cpu.stat) as a dictionary.
+    static func keyValues(_ text: String?) -> [String: UInt64] {
+        var out: [String: UInt64] = [:]
+        for line in (text ?? "").split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, let v = UInt64(parts[1]) { out[String(parts[0])] = v }
+        }
+        return out
+    }
+
+    static func number(_ text: String?) -> UInt64 {
+        UInt64((text ?? "").trimmingSpaces) ?? 0
+    }
+
+    /// The host's memory (MemTotal), the limit shown for a container without one.
+    static func hostMemory() -> UInt64 {
+        for line in (read("/proc/meminfo") ?? "").split(separator: "\n") where line.hasPrefix("MemTotal:") {
+            let kb = line.split(separator: " ").dropFirst().first.flatMap { UInt64($0) } ?? 0
+            return kb * 1024
+        }
+        return 0
+    }
+
+    /// Polls `done` until it holds (a freezer state change is asynchronous), for at most about 2 seconds.
+    static func waitUntil(_ what: String, _ done: () -> Bool) throws(BerthError) {
+        for _ in 0..<400 {
+            if done() { return }
+            usleep(5000)
+        }
+        throw BerthError(.internalError, "timed out waiting for the cgroup to be \(what)")
     }
 
     static func pidsIn(_ file: String) -> [Int32] {

@@ -112,7 +112,46 @@ public struct CgroupV1Manager: CgroupManager {
         Cgroups.pidsIn("\(root)/pids/\(path)/cgroup.procs")
     }
 
+    public func setFrozen(path: String, _ frozen: Bool) throws(BerthError) {
+        let file = "\(root)/freezer/\(path)/freezer.state"
+        guard FileSystem.exists(file) else { throw BerthError(.internalError, "no freezer cgroup for \(path)") }
+        let want = frozen ? "FROZEN" : "THAWED"
+        try Cgroups.write(file, want)
+        try Cgroups.waitUntil(want.lowercased()) {
+            Cgroups.read(file)?.trimmingSpaces == want
+        }
+    }
+
+    public func stats(path: String) -> CgroupStats {
+        var s = CgroupStats()
+        let cpu = "\(root)/cpuacct/\(path)"
+        s.cpuTotal = Cgroups.number(Cgroups.read("\(cpu)/cpuacct.usage"))
+        s.cpuPerCPU = (Cgroups.read("\(cpu)/cpuacct.usage_percpu") ?? "").split(separator: " ").compactMap {
+            UInt64($0.trimmingSpaces)
+        }
+        // cpuacct.stat is in USER_HZ ticks.
+        let ticks = Cgroups.keyValues(Cgroups.read("\(cpu)/cpuacct.stat"))
+        let tick = UInt64(1_000_000_000) / UInt64(max(1, sysconf(Int32(_SC_CLK_TCK))))
+        s.cpuUser = (ticks["user"] ?? 0) * tick
+        s.cpuSystem = (ticks["system"] ?? 0) * tick
+        let mem = "\(root)/memory/\(path)"
+        s.memoryUsage = Cgroups.number(Cgroups.read("\(mem)/memory.usage_in_bytes"))
+        s.memoryMaxUsage = Cgroups.number(Cgroups.read("\(mem)/memory.max_usage_in_bytes"))
+        let limit = Cgroups.number(Cgroups.read("\(mem)/memory.limit_in_bytes"))
+        let host = Cgroups.hostMemory()
+        s.memoryLimit = limit == 0 || limit > host ? host : limit
+        s.memoryStat = Cgroups.keyValues(Cgroups.read("\(mem)/memory.stat"))
+        let pids = "\(root)/pids/\(path)"
+        s.pidsCurrent = Cgroups.number(Cgroups.read("\(pids)/pids.current"))
+        s.pidsLimit = Cgroups.number(Cgroups.read("\(pids)/pids.max"))
+        return s
+    }
+
     public func remove(path: String) {
+        // Frozen processes cannot die: thaw first.
+        if Cgroups.read("\(root)/freezer/\(path)/freezer.state")?.hasPrefix("THAWED") == false {
+            try? Cgroups.write("\(root)/freezer/\(path)/freezer.state", "THAWED")
+        }
         for c in available() {
             let dir = "\(root)/\(c)/\(path)"
             guard FileSystem.isDirectory(dir) else { continue }

@@ -57,9 +57,36 @@ public struct CgroupV2Manager: CgroupManager {
 
     public func pids(path: String) -> [Int32] { Cgroups.pidsIn("\(root)/\(path)/cgroup.procs") }
 
+    public func setFrozen(path: String, _ frozen: Bool) throws(BerthError) {
+        let dir = "\(root)/\(path)"
+        try Cgroups.write("\(dir)/cgroup.freeze", frozen ? "1" : "0")
+        try Cgroups.waitUntil(frozen ? "frozen" : "thawed") {
+            Cgroups.keyValues(Cgroups.read("\(dir)/cgroup.events"))["frozen"] == (frozen ? 1 : 0)
+        }
+    }
+
+    public func stats(path: String) -> CgroupStats {
+        var s = CgroupStats()
+        let dir = "\(root)/\(path)"
+        let cpu = Cgroups.keyValues(Cgroups.read("\(dir)/cpu.stat"))
+        s.cpuTotal = (cpu["usage_usec"] ?? 0) * 1000
+        s.cpuUser = (cpu["user_usec"] ?? 0) * 1000
+        s.cpuSystem = (cpu["system_usec"] ?? 0) * 1000
+        s.memoryUsage = Cgroups.number(Cgroups.read("\(dir)/memory.current"))
+        s.memoryMaxUsage = Cgroups.number(Cgroups.read("\(dir)/memory.peak"))
+        let host = Cgroups.hostMemory()
+        let limit = Cgroups.number(Cgroups.read("\(dir)/memory.max"))  // "max" reads as 0
+        s.memoryLimit = limit == 0 || limit > host ? host : limit
+        s.memoryStat = Cgroups.keyValues(Cgroups.read("\(dir)/memory.stat"))
+        s.pidsCurrent = Cgroups.number(Cgroups.read("\(dir)/pids.current"))
+        s.pidsLimit = Cgroups.number(Cgroups.read("\(dir)/pids.max"))
+        return s
+    }
+
     public func remove(path: String) {
         let dir = "\(root)/\(path)"
         guard FileSystem.isDirectory(dir) else { return }
+        if FileSystem.exists("\(dir)/cgroup.freeze") { try? Cgroups.write("\(dir)/cgroup.freeze", "0") }
         if FileSystem.exists("\(dir)/cgroup.kill") { try? Cgroups.write("\(dir)/cgroup.kill", "1") }
         Cgroups.removeDirectory(dir, procs: "\(dir)/cgroup.procs")
     }

@@ -295,6 +295,7 @@ extension ContainerService {
         let seconds = timeout ?? record.config["StopTimeout"]?.intValue ?? 10
         notifyHooks(.stop, record)
         session.signal(sig)
+        thawForSignal(record.id)
         if seconds < 0 {
             _ = await waitStopped(record.id, seconds: .infinity)
             return
@@ -318,6 +319,7 @@ extension ContainerService {
             throw .conflict("Cannot kill container: \(ref): Container \(record.id) is not running")
         }
         session.signal(sig)
+        thawForSignal(record.id)
         emit("kill", record, extra: ["signal": String(sig)])
         if sig == SIGKILL { _ = await waitStopped(record.id, seconds: 10) }
     }

@@ -1,4 +1,5 @@
 import BerthAPI
+import BerthCgroups
 import BerthCore
 import BerthOS
 import Glibc
@@ -108,6 +109,44 @@ enum ContainerRoutes {
                     await c.attach(
                         id: record.id, tty: tty, stdin: stdin, stdout: stdout, stderr: stderr, stdinOnce: once,
                         detachKeys: detachKeys, output: output, connection: conn)
+                })
+        }
+        t.add("POST", "/containers/{id}/pause") { req in
+            try await c.pause(req.param("id"))
+            return .noContent()
+        }
+        t.add("POST", "/containers/{id}/unpause") { req in
+            try await c.unpause(req.param("id"))
+            return .noContent()
+        }
+        t.add("GET", "/containers/{id}/top") { req in
+            .json(try await c.top(req.param("id"), psArgs: req.query("ps_args") ?? "-ef"))
+        }
+        t.add("GET", "/containers/{id}/stats") { req in
+            let ref = req.param("id")
+            _ = try await c.lookup(ref)
+            let stream = req.query("stream").map { $0 == "1" || $0 == "true" } ?? true
+            let oneShot = req.bool("one-shot")
+            return HTTPResponse(
+                status: 200, headers: [("Content-Type", "application/json")],
+                body: .stream { writer in
+                    var previous: (stats: CgroupStats?, system: UInt64, read: Int64)?
+                    if !stream, !oneShot, let (_, s, _) = try? await c.statsSample(ref) {
+                        // One document with both samples, as Docker gives for stream=false.
+                        previous = (s, ContainerService.systemCPUNanos(), Clock.nowNanos())
+                        try? await Task.sleep(nanoseconds: 250_000_000)
+                    }
+                    while !writer.isClosed {
+                        guard let (record, s, nets) = try? await c.statsSample(ref) else { return }
+                        let now = (s, ContainerService.systemCPUNanos(), Clock.nowNanos())
+                        let doc = ContainerService.statsJSON(
+                            record: record, stats: now.0, networks: nets, system: now.1, read: now.2,
+                            previous: previous)
+                        do { try await writer.write(Array((doc.serialized + "\n").utf8)) } catch { return }
+                        if !stream || s == nil { return }
+                        previous = now
+                        try? await Task.sleep(nanoseconds: 1_000_000_000)
+                    }
                 })
         }
         t.add("POST", "/containers/{id}/resize") { req in
