@@ -25,16 +25,36 @@ public enum LayerApplier {
     public static func apply(archive path: String, to dir: String, whiteouts: WhiteoutMode) throws(BerthError)
         -> Int64
     {
+        try apply(to: dir, whiteouts: whiteouts) { reader in
+            archive_read_open_filename(reader, path, 1 << 16) == ARCHIVE_OK
+                ? nil
+                : archive_errno(reader) == ENOENT
+                    ? .notFound("layer archive \(path) not found")
+                    : .invalidArgument("invalid layer: \(LibArchive.errorString(reader))")
+        }
+    }
+
+    /// The same, reading the tar from `fd` (which stays open).
+    @discardableResult
+    public static func apply(archiveFD fd: Int32, to dir: String, whiteouts: WhiteoutMode) throws(BerthError)
+        -> Int64
+    {
+        try apply(to: dir, whiteouts: whiteouts) { reader in
+            archive_read_open_fd(reader, fd, 1 << 16) == ARCHIVE_OK
+                ? nil : .invalidArgument("invalid tar: \(LibArchive.errorString(reader))")
+        }
+    }
+
+    private static func apply(
+        to dir: String, whiteouts: WhiteoutMode, open: (OpaquePointer) -> BerthError?
+    ) throws(BerthError) -> Int64 {
         LibArchive.ensureLocale()
         let root = try LibArchive.realPath(dir)
         guard let reader = archive_read_new() else { throw .internalError("archive_read_new failed") }
         defer { archive_read_free(reader) }
         archive_read_support_filter_all(reader)
         archive_read_support_format_tar(reader)
-        guard archive_read_open_filename(reader, path, 1 << 16) == ARCHIVE_OK else {
-            if archive_errno(reader) == ENOENT { throw .notFound("layer archive \(path) not found") }
-            throw .invalidArgument("invalid layer: \(LibArchive.errorString(reader))")
-        }
+        if let error = open(reader) { throw error }
         guard let writer = archive_write_disk_new() else { throw .internalError("archive_write_disk_new failed") }
         defer { archive_write_free(writer) }
         archive_write_disk_set_options(writer, LibArchive.diskWriteOptions)
@@ -82,7 +102,7 @@ private struct Extraction {
         let raw = String(cString: rawPointer)
         let path = try LayerPath(checking: raw, what: "entry \"\(raw)\"")
 
-        if path.name.hasPrefix(".wh.") {
+        if path.name.hasPrefix(".wh."), mode != .none {
             try whiteout(path, raw: raw)
             return
         }
@@ -159,6 +179,8 @@ private struct Extraction {
             case .apply:
                 try dir.checkNoSymlinks(in: root, includingSelf: true, what: what)
                 opaque.append(dir)
+            case .none:
+                break
             }
             return
         }
@@ -181,6 +203,8 @@ private struct Extraction {
             var st = stat()
             guard lstat(host, &st) == 0 else { return }  // nothing to hide (or a parent is not a directory)
             try FileSystem.removeTree(host)
+        case .none:
+            break
         }
     }
 

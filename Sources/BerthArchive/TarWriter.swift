@@ -16,7 +16,11 @@ public enum TarWriter {
     ///   - overlayWhiteouts: `false` skips overlay whiteouts (character devices 0:0); `true` writes them as
     ///     OCI `.wh.NAME` entries and adds `.wh..wh..opq` after each opaque directory, for a layer diff made
     ///     from an overlay upper directory.
-    public static func write(entries: [TreeEntry], to fd: Int32, overlayWhiteouts: Bool = false) throws(BerthError) {
+    ///   - deleted: paths to write as OCI whiteouts (`.wh.NAME`) after the entries, for a layer diff computed
+    ///     by comparing trees (drivers without an upper directory).
+    public static func write(
+        entries: [TreeEntry], to fd: Int32, overlayWhiteouts: Bool = false, deleted: [String] = []
+    ) throws(BerthError) {
         let reader = try DiskEntryReader()
         guard let archive = archive_write_new() else { throw .internalError("archive_write_new failed") }
         defer { archive_write_free(archive) }
@@ -28,6 +32,11 @@ public enum TarWriter {
         var links: [InodeKey: String] = [:]
         for item in entries {
             try write(item, archive: archive, reader: reader, links: &links, overlayWhiteouts: overlayWhiteouts)
+        }
+        let now = Int(Clock.nowNanos() / 1_000_000_000)
+        for path in deleted {
+            let parent = FileSystem.parent(of: path)
+            try marker((parent == "." ? "" : parent + "/") + ".wh." + FileSystem.basename(path), mtime: now, archive)
         }
         guard archive_write_close(archive) >= ARCHIVE_WARN else { throw LibArchive.writeError(archive, "write tar") }
     }

@@ -6,4 +6,6 @@ public enum WhiteoutMode: Sendable, Equatable {
     /// Layers are flattened into one directory: `.wh.NAME` removes `NAME` (recursively) and `.wh..wh..opq`
     /// removes every child of its directory that was not extracted from the same layer.
     case apply
+    /// Not a layer (`docker cp` into a container): `.wh.` names are ordinary files.
+    case none
 }

@@ -106,6 +106,14 @@ public enum FileSystem {
         }
     }
 
+    /// The target of the symlink `path`.
+    public static func readLink(_ path: String) throws(BerthError) -> String {
+        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink(path, &buf, buf.count - 1)
+        guard n >= 0 else { throw Syscall.error("readlink \(path)", errno: errno) }
+        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     public static func parent(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         if slash == path.startIndex { return "/" }

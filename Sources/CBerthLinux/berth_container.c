@@ -90,7 +90,17 @@ __attribute__((noreturn, format(printf, 2, 3))) static void berth_fail(char cls,
 // are created as directories (create = BERTH_MOUNT_MKDIR) or, for the last one, an empty file
 // (BERTH_MOUNT_MKFILE). Done by hand because openat2 cannot create files and needs Linux 5.6.
 // Returns an O_PATH fd, or -1 with errno set.
+static int berth_open_in_root_ex(int rootfd, const char *path, int create, char *resolved, size_t resolved_len);
+
 static int berth_open_in_root(int rootfd, const char *path, int create) {
+    return berth_open_in_root_ex(rootfd, path, create, NULL, 0);
+}
+
+int berth_resolve_in_root(int rootfd, const char *path, char *resolved, size_t resolved_len) {
+    return berth_open_in_root_ex(rootfd, path, 0, resolved, resolved_len);
+}
+
+static int berth_open_in_root_ex(int rootfd, const char *path, int create, char *resolved, size_t resolved_len) {
     char rest[2 * PATH_MAX], done[PATH_MAX] = "", name[NAME_MAX + 1], link[PATH_MAX];
     if (strlen(path) >= sizeof rest) {
         errno = ENAMETOOLONG;
@@ -101,7 +111,10 @@ static int berth_open_in_root(int rootfd, const char *path, int create) {
     int links = 0, cur = openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
     while (cur >= 0) {
         pos += strspn(rest + pos, "/");
-        if (rest[pos] == '\0') return cur;
+        if (rest[pos] == '\0') {
+            if (resolved != NULL && resolved_len > 0) snprintf(resolved, resolved_len, "%s", done);
+            return cur;
+        }
         size_t len = strcspn(rest + pos, "/");
         if (len > NAME_MAX) {
             errno = ENAMETOOLONG;

@@ -15,6 +15,13 @@ import ServiceLifecycle
 
 @main
 struct Berthd: AsyncParsableCommand {
+    /// `berthd --in-container ...` (the daemon's own helper for `docker cp`) runs before anything else, while
+    /// the process still has one thread.
+    static func main() async {
+        if let code = ContainerFiles.runIfAsked(CommandLine.arguments) { Glibc.exit(code) }
+        await main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "berthd", abstract: "The Berth container engine daemon (Docker Engine API).")
 

@@ -1,5 +1,6 @@
 import BerthCgroups
 import BerthCore
+import BerthImage
 import BerthOS
 import BerthRuntime
 import Glibc
@@ -200,5 +201,46 @@ extension ContainerService {
                 ))
         }
         return .object(fields)
+    }
+}
+
+extension ContainerService {
+    // MARK: - diff / commit
+
+    /// `GET /containers/{id}/changes`.
+    func changes(_ ref: String) async throws(BerthError) -> JSONValue {
+        let record = try lookup(ref)
+        let parent = try await images.resolve(record.imageID).topLayer
+        let diff = try await LayerChanges.compute(storage: storage, layer: record.id, parent: parent)
+        return .array(diff.changes.map { .object([("Path", .string($0.path)), ("Kind", .int($0.kind.rawValue))]) })
+    }
+
+    /// `POST /commit`: the container's changes as a new image (its processes frozen meanwhile unless
+    /// `pause=false`, as Docker does).
+    func commit(
+        _ ref: String, reference: ImageReference?, comment: String, author: String, changes: [String],
+        pause: Bool, config overrides: JSONValue
+    ) async throws(BerthError) -> ImageRecord {
+        let record = try lookup(ref)
+        for line in changes {
+            var scratch: JSONValue = .object([])
+            try ConfigChanges.apply(line, to: &scratch)
+        }
+        let image = try await images.resolve(record.imageID)
+        var config = record.config
+        for (key, value) in overrides.objectMembers where value != .null { config[key] = value }
+        var request = ImageCommitter.Request(
+            containerID: record.id, image: image, containerConfig: config,
+            createdBy: ([record.path] + record.args).joined(separator: " "))
+        request.changes = changes
+        request.comment = comment
+        request.author = author
+        request.reference = reference
+        let freeze = pause && record.status == .running
+        if freeze { try cgroups.setFrozen(path: cgroupPath(record.id), true) }
+        defer { if freeze { try? cgroups.setFrozen(path: cgroupPath(record.id), false) } }
+        let committed = try await ImageCommitter(store: images).commit(request, tmpDir: configuration.root + "/tmp")
+        emit("commit", record, extra: ["comment": comment])
+        return committed
     }
 }

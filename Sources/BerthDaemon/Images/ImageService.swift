@@ -172,3 +172,32 @@ struct ImageService: Sendable {
         return .array(result)
     }
 }
+
+extension ImageService {
+    /// `GET /images/{name}/history`: the config's history, newest first; entries that made a layer carry its
+    /// size, the top one the image's ID (the others `<missing>`, as for pulled images).
+    func history(_ ref: String) async throws(BerthError) -> JSONValue {
+        let r = try await store.resolve(ref)
+        var layers = r.layers[...]
+        var rows: [JSONValue] = []
+        for h in r.config["history"]?.arrayValue ?? [] {
+            var size: Int64 = 0
+            if h["empty_layer"]?.boolValue != true, let layer = layers.popFirst() {
+                size = (try? await store.storage.usage(id: layer)) ?? 0
+            }
+            rows.append(
+                .object([
+                    ("Id", .string("<missing>")),
+                    ("Created", .int((Clock.parseRFC3339(h["created"]?.stringValue ?? "") ?? 0) / 1_000_000_000)),
+                    ("CreatedBy", .string(h["created_by"]?.stringValue ?? "")), ("Tags", .null), ("Size", .int(size)),
+                    ("Comment", .string(h["comment"]?.stringValue ?? "")),
+                ]))
+        }
+        rows.reverse()
+        if !rows.isEmpty {
+            rows[0]["Id"] = .string(r.id)
+            rows[0]["Tags"] = r.repoTags.isEmpty ? .null : .strings(r.repoTags)
+        }
+        return .array(rows)
+    }
+}

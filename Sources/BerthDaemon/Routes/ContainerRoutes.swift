@@ -1,6 +1,7 @@
 import BerthAPI
 import BerthCgroups
 import BerthCore
+import BerthImage
 import BerthOS
 import Glibc
 
@@ -149,6 +150,49 @@ enum ContainerRoutes {
                     }
                 })
         }
+        t.add("HEAD", "/containers/{id}/archive") { req in
+            let stat = try await c.statPath(req.param("id"), path: try archivePath(req))
+            return HTTPResponse(status: 200, headers: [("X-Docker-Container-Path-Stat", stat)])
+        }
+        t.add("GET", "/containers/{id}/archive") { req in
+            let (file, stat) = try await c.archivePath(
+                req.param("id"), path: try archivePath(req), tmpDir: d.configuration.root + "/tmp")
+            return HTTPResponse(
+                status: 200,
+                headers: [("Content-Type", "application/x-tar"), ("X-Docker-Container-Path-Stat", stat)],
+                body: .stream { writer in
+                    defer { unlink(file) }
+                    await streamFile(file, to: writer)
+                })
+        }
+        t.add("PUT", "/containers/{id}/archive") { req in
+            let tmp = d.configuration.root + "/tmp"
+            try FileSystem.createDirectory(tmp)
+            let file = "\(tmp)/put-\(Identifier.random().prefix(16)).tar"
+            try FileSystem.writeFile(file, req.body, mode: 0o600)
+            defer { unlink(file) }
+            try await c.extractArchive(
+                req.param("id"), path: try archivePath(req), archive: file,
+                noOverwriteDirNonDir: req.bool("noOverwriteDirNonDir"))
+            return HTTPResponse(status: 200)
+        }
+        t.add("GET", "/containers/{id}/changes") { req in .json(try await c.changes(req.param("id"))) }
+        t.add("POST", "/commit") { req in
+            guard let ref = req.query("container"), !ref.isEmpty else {
+                throw BerthError.invalidArgument("no container specified")
+            }
+            var reference: ImageReference? = nil
+            if let repo = req.query("repo"), !repo.isEmpty {
+                let tag = req.query("tag").flatMap { $0.isEmpty ? nil : $0 }
+                reference = try ImageReference(parsing: tag.map { "\(repo):\($0)" } ?? repo)
+            }
+            let record = try await c.commit(
+                ref, reference: reference, comment: req.query("comment") ?? "", author: req.query("author") ?? "",
+                changes: req.query["changes"] ?? [],
+                pause: req.query("pause").map { $0 != "0" && $0 != "false" } ?? true,
+                config: try Routes.jsonBody(req))
+            return .json(.object([("Id", .string(record.id))]), status: 201)
+        }
         t.add("POST", "/containers/{id}/resize") { req in
             try await c.resize(req.param("id"), height: req.query("h"), width: req.query("w"))
             return HTTPResponse(status: 200)
@@ -159,16 +203,27 @@ enum ContainerRoutes {
                 status: 200, headers: [("Content-Type", "application/x-tar")],
                 body: .stream { writer in
                     defer { unlink(path) }
-                    let fd = open(path, O_RDONLY | O_CLOEXEC)
-                    guard fd >= 0 else { return }
-                    defer { close(fd) }
-                    var buf = [UInt8](repeating: 0, count: 1 << 16)
-                    while true {
-                        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                        if n <= 0 { return }
-                        do { try await writer.write(Array(buf[0..<n])) } catch { return }
-                    }
+                    await streamFile(path, to: writer)
                 })
+        }
+    }
+
+    /// The `path` query of the archive endpoints (required, absolute).
+    static func archivePath(_ req: HTTPRequest) throws(BerthError) -> String {
+        guard let path = req.query("path"), !path.isEmpty else { throw .invalidArgument("path is required") }
+        return path.hasPrefix("/") ? path : "/" + path
+    }
+
+    /// Streams a file's bytes to the client.
+    static func streamFile(_ path: String, to writer: any StreamWriter) async {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { return }
+            do { try await writer.write(Array(buf[0..<n])) } catch { return }
         }
     }
 }

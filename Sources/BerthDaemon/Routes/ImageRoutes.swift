@@ -11,6 +11,7 @@ enum ImageRoutes {
             .json(try await images.list(all: req.bool("all"), filters: try req.filters()))
         }
         t.add("GET", "/images/{name*}/json") { req in .json(try await images.inspect(req.param("name"))) }
+        t.add("GET", "/images/{name*}/history") { req in .json(try await images.history(req.param("name"))) }
         t.add("POST", "/images/{name*}/tag") { req in
             try await images.tag(req.param("name"), repo: req.query("repo") ?? "", tag: req.query("tag"))
             return HTTPResponse(status: 201)

@@ -109,6 +109,11 @@ struct berth_container_config {
                                            // set-up); the caller's pid_for_children is moved into its pid ns
 };
 
+/// Opens `path` below the directory `rootfd` as openat2(RESOLVE_IN_ROOT) would: `..` stops at the root and
+/// absolute symlinks (also the last component's) restart there. Returns an O_PATH fd or -1 with errno; the
+/// symlink-free path it reached, relative to the root, goes to `resolved`.
+int berth_resolve_in_root(int rootfd, const char *path, char *resolved, size_t resolved_len);
+
 /// The result of berth_container_start.
 struct berth_container {
     pid_t pid;       // the child's pid in the shim's pid namespace
