@@ -97,7 +97,14 @@ struct SignalProxy {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { return nil }
         signalPipeWriteFD = fds[1]
-        for sig in signals { signal(sig, signalProxyHandler) }
+        var set = sigset_t()
+        sigemptyset(&set)
+        for sig in signals {
+            signal(sig, signalProxyHandler)
+            sigaddset(&set, sig)
+        }
+        // A parent may have started berth with these signals blocked.
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         return SignalProxy(readFD: fds[0])
     }
 
