@@ -56,7 +56,11 @@ public final class Daemon: Sendable {
             group: group, threadPool: threadPool, upstream: Self.dnsUpstream(configuration.engine), logger: logger)
         containers = ContainerService(
             configuration: configuration, images: store, storage: storage, networks: networks, launcher: launcher,
-            events: events, hooks: hooks, live: live, dns: dns, logger: logger)
+            events: events, hooks: hooks, live: live, dns: dns,
+            volumes: VolumeService(
+                root: configuration.root, drivers: [LocalVolumeDriver(root: configuration.root + "/volumes")],
+                events: events),
+            logger: logger)
         images = ImageService(store: store, containers: containers, events: events, hooks: hooks)
     }
 

@@ -62,19 +62,26 @@ struct HumanDurationTests {
 struct ParseBindTests {
     @Test func validBinds() throws {
         try withTemporaryDirectory { dir in
-            let ro = try ContainerService.parseBind("\(dir):/data:ro")
-            #expect(ro == ShimSpec.Mount(source: dir, target: "/data", type: "bind", options: ["rbind", "ro"]))
-            #expect(try ContainerService.parseBind("\(dir):/data").options == ["rbind"])
-            #expect(try ContainerService.parseBind("\(dir):/data:rw,z").options == ["rbind", "rw"])
-            #expect(try ContainerService.parseBind("\(dir):/data:rprivate,Z,nocopy").options == ["rbind"])
+            let ro = try ContainerService.parseBindSpec("\(dir):/data:ro")
+            #expect(ro.type == "bind" && ro.source == dir && ro.destination == "/data" && !ro.rw && ro.mode == "ro")
+            #expect(try ContainerService.parseBindSpec("\(dir):/data").rw)
+            #expect(try ContainerService.parseBindSpec("\(dir):/data:rw,z").rw)
+            #expect(try ContainerService.parseBindSpec("\(dir):/data:rprivate,Z").propagation == "rprivate")
+            #expect(try ContainerService.parseBindSpec("\(dir):/data/./x//").destination == "/data/x")
             try FileSystem.writeFile(dir + "/file", "x")
-            #expect(try ContainerService.parseBind("\(dir)/file:/etc/x:ro").source == dir + "/file")
+            #expect(try ContainerService.parseBindSpec("\(dir)/file:/etc/x:ro").source == dir + "/file")
         }
+    }
+
+    @Test func namedVolumes() throws {
+        let v = try ContainerService.parseBindSpec("data:/data:ro,nocopy")
+        #expect(v.type == "volume" && v.name == "data" && !v.rw && v.noCopy)
+        #expect(try ContainerService.parseBindSpec("my_vol.1-x:/v").name == "my_vol.1-x")
     }
 
     private func expectInvalid(_ text: String, _ message: String) {
         do {
-            let mount = try ContainerService.parseBind(text)
+            let mount = try ContainerService.parseBindSpec(text)
             Issue.record("\(text) accepted as \(mount)")
         } catch {
             #expect(error.code == .invalidArgument)
@@ -85,14 +92,48 @@ struct ParseBindTests {
     @Test func invalidBinds() throws {
         try withTemporaryDirectory { dir in
             expectInvalid("\(dir)/missing:/data", "bind source path does not exist: \(dir)/missing")
-            expectInvalid("data:/data", "named volumes are not supported yet")
-            expectInvalid("relative/dir:/data", "named volumes are not supported yet")
-            expectInvalid("\(dir):relative", "invalid volume specification: '\(dir):relative'")
+            expectInvalid("relative/dir:/data", "includes invalid characters for a local volume name")
+            expectInvalid("a:/data", "includes invalid characters")
+            expectInvalid("\(dir):relative", "mount path must be absolute")
+            expectInvalid("\(dir):/", "destination can't be '/'")
             expectInvalid("\(dir)", "invalid volume specification")
             expectInvalid(":/data", "invalid volume specification")
             expectInvalid("\(dir):/a:ro:extra", "invalid volume specification")
             expectInvalid("\(dir):/data:rx", "invalid mode: rx")
             expectInvalid("\(dir):/data:ro,bogus", "invalid mode: bogus")
+            expectInvalid("\(dir):/data:nocopy", "invalid mode: nocopy")
+        }
+    }
+
+    @Test func mountSpecs() throws {
+        let tmpfs = try ContainerService.parseMountSpec(
+            .object([
+                ("Type", .string("tmpfs")), ("Target", .string("/t")),
+                ("TmpfsOptions", .object([("SizeBytes", .int(1024)), ("Mode", .int(0o1777))])),
+            ]))
+        #expect(tmpfs.tmpfsOptions == ["nosuid", "nodev", "noexec", "size=1024", "mode=1777"])
+        let vol = try ContainerService.parseMountSpec(
+            .object([
+                ("Type", .string("volume")), ("Source", .string("vv")), ("Target", .string("/v")),
+                ("ReadOnly", .bool(true)),
+                (
+                    "VolumeOptions",
+                    .object([
+                        ("NoCopy", .bool(true)),
+                        (
+                            "DriverConfig",
+                            .object([("Name", .string("local")), ("Options", .object([("type", .string("tmpfs"))]))])
+                        ),
+                    ])
+                ),
+            ]))
+        #expect(
+            vol.name == "vv" && !vol.rw && vol.noCopy && vol.driver == "local" && vol.volumeOptions == ["type": "tmpfs"])
+        #expect(throws: BerthError.self) {
+            try ContainerService.parseMountSpec(.object([("Type", .string("bind")), ("Target", .string("/x"))]))
+        }
+        #expect(throws: BerthError.self) {
+            try ContainerService.parseMountSpec(.object([("Type", .string("volume")), ("Target", .string("x"))]))
         }
     }
 }

@@ -104,6 +104,30 @@ extension ContainerOptions {
             throw runError("Conflicting options: --restart and --rm")
         }
 
+        // -v: host paths and volume names go to Binds, a container path alone is an anonymous volume.
+        var binds: [String] = []
+        var anonymousVolumes: [String] = []
+        for v in volume {
+            let parts = v.split(separator: ":", omittingEmptySubsequences: false)
+            if parts.count == 1, v.hasPrefix("/") {
+                anonymousVolumes.append(v)
+            } else if parts.count >= 2, parts.count <= 3, !parts[0].isEmpty, parts[1].hasPrefix("/") {
+                binds.append(v)
+            } else {
+                throw flagError(v, "-v, --volume", "invalid volume specification: '\(v)'")
+            }
+        }
+        var mounts: [JSONValue] = []
+        for m in mount {
+            do { mounts.append(try Self.parseMount(m)) } catch { throw flagError(m, "--mount", error.message) }
+        }
+        var tmpfsMounts: [(String, JSONValue)] = []
+        for t in tmpfs {
+            let parts = t.split(separator: ":", maxSplits: 1).map(String.init)
+            guard parts[0].hasPrefix("/") else { throw flagError(t, "--tmpfs", "invalid tmpfs mount: \(t)") }
+            tmpfsMounts.append((parts[0], .string(parts.count > 1 ? parts[1] : "")))
+        }
+
         var config: JSONValue = .object([
             ("Hostname", .string(hostname)),
             ("Domainname", .string("")),
@@ -117,7 +141,7 @@ extension ContainerOptions {
             ("Env", environment.isEmpty ? .null : .strings(environment)),
             ("Cmd", cmd.isEmpty ? .null : .strings(cmd)),
             ("Image", .string(image)),
-            ("Volumes", .object([])),
+            ("Volumes", .object(anonymousVolumes.map { ($0, .object([])) })),
             ("WorkingDir", .string(workdir ?? "")),
             ("Entrypoint", entrypoint.map { .strings([$0]) } ?? .null),
             ("OnBuild", .null),
@@ -177,7 +201,12 @@ extension ContainerOptions {
             ("Dns", .strings(dns)),
             ("DnsSearch", .strings(dnsSearch)),
             ("ExtraHosts", addHosts.isEmpty ? .null : .strings(addHosts.map { $0.replacingFirstEquals() })),
+            ("Binds", binds.isEmpty ? .null : .strings(binds)),
+            ("VolumeDriver", .string(volumeDriver)),
+            ("VolumesFrom", volumesFrom.isEmpty ? .null : .strings(volumesFrom)),
         ])
+        if !mounts.isEmpty { config["HostConfig"]?["Mounts"] = .array(mounts) }
+        if !tmpfsMounts.isEmpty { config["HostConfig"]?["Tmpfs"] = .object(tmpfsMounts) }
         var endpoint = Self.emptyEndpoint
         if let ip, !ip.isEmpty { endpoint["IPAMConfig"] = .object([("IPv4Address", .string(ip))]) }
         if !networkAliases.isEmpty { endpoint["Aliases"] = .strings(networkAliases) }
@@ -274,6 +303,65 @@ extension ContainerOptions {
             if let h = host { hostPort = h.count == 1 ? String(h.lowerBound) : String(h.lowerBound + i) }
             return ("\(port)/\(proto)", ip, hostPort)
         }
+    }
+
+    /// One `--mount` (`type=bind|volume|tmpfs,source=…,target=…,readonly,…`) as the docker CLI sends it in
+    /// `HostConfig.Mounts`.
+    static func parseMount(_ text: String) throws(CLIError) -> JSONValue {
+        var m: JSONValue = .object([("Type", .string("volume"))])
+        var volumeOptions: JSONValue = .object([])
+        var driverOptions: [String: String] = [:]
+        var tmpfsOptions: JSONValue = .object([])
+        for field in text.split(separator: ",").map(String.init) {
+            let kv = field.split(separator: "=", maxSplits: 1).map(String.init)
+            let key = kv[0].lowercased()
+            let value = kv.count > 1 ? kv[1] : nil
+            func bool() throws(CLIError) -> Bool {
+                guard let value else { return true }
+                switch value.lowercased() {
+                case "1", "true": return true
+                case "0", "false": return false
+                default: throw CLIError("invalid value for \(key): \(value)")
+                }
+            }
+            switch key {
+            case "type":
+                guard let value, ["bind", "volume", "tmpfs"].contains(value) else {
+                    throw CLIError("invalid mount type \"\(value ?? "")\"")
+                }
+                m["Type"] = .string(value)
+            case "source", "src": m["Source"] = .string(value ?? "")
+            case "target", "dst", "destination": m["Target"] = .string(value ?? "")
+            case "readonly", "ro": m["ReadOnly"] = .bool(try bool())
+            case "bind-propagation": m["BindOptions"] = .object([("Propagation", .string(value ?? ""))])
+            case "volume-nocopy": volumeOptions["NoCopy"] = .bool(try bool())
+            case "volume-driver": volumeOptions["DriverConfig"] = .object([("Name", .string(value ?? ""))])
+            case "volume-opt":
+                let o = (value ?? "").split(separator: "=", maxSplits: 1).map(String.init)
+                guard o.count == 2 else { throw CLIError("invalid volume-opt: \(value ?? "")") }
+                driverOptions[o[0]] = o[1]
+            case "tmpfs-size":
+                guard let value, let size = try? ByteSize.parse(value) else {
+                    throw CLIError("invalid tmpfs-size: \(value ?? "")")
+                }
+                tmpfsOptions["SizeBytes"] = .int(size)
+            case "tmpfs-mode":
+                guard let value, let mode = Int(value, radix: 8) else {
+                    throw CLIError("invalid tmpfs-mode: \(value ?? "")")
+                }
+                tmpfsOptions["Mode"] = .int(mode)
+            default: throw CLIError("unexpected key '\(key)' in '\(field)'")
+            }
+        }
+        guard m["Target"]?.stringValue?.isEmpty == false else { throw CLIError("target is required") }
+        if !driverOptions.isEmpty {
+            var driver = volumeOptions["DriverConfig"] ?? .object([("Name", .string(""))])
+            driver["Options"] = .map(driverOptions)
+            volumeOptions["DriverConfig"] = driver
+        }
+        if !volumeOptions.objectMembers.isEmpty { m["VolumeOptions"] = volumeOptions }
+        if !tmpfsOptions.objectMembers.isEmpty { m["TmpfsOptions"] = tmpfsOptions }
+        return m
     }
 
     /// The environment from `--env-file` files, then `-e` (docker CLI order); `NAME` alone takes the value from

@@ -152,8 +152,29 @@ struct ContainerOptions: ParsableArguments {
         help: ArgumentHelp("Timeout (in seconds) to stop a container.", valueName: "int"))
     var stopTimeout: Int?
 
+    @Option(name: .customLong("tmpfs"), help: ArgumentHelp("Mount a tmpfs directory.", valueName: "list"))
+    var tmpfs: [String] = []
+
     @Flag(name: .shortAndLong, help: "Allocate a pseudo-TTY.")
     var tty = false
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Bind mount a volume.", valueName: "list"))
+    var volume: [String] = []
+
+    @Option(
+        name: .customLong("volume-driver"),
+        help: ArgumentHelp("Optional volume driver for the container.", valueName: "string"))
+    var volumeDriver: String = ""
+
+    @Option(
+        name: .customLong("volumes-from"),
+        help: ArgumentHelp("Mount volumes from the specified container(s).", valueName: "list"))
+    var volumesFrom: [String] = []
+
+    @Option(
+        name: .customLong("mount"),
+        help: ArgumentHelp("Attach a filesystem mount to the container.", valueName: "mount"))
+    var mount: [String] = []
 
     @Option(name: .customLong("ulimit"), help: ArgumentHelp("Ulimit options.", valueName: "name=soft[:hard]"))
     var ulimit: [String] = []

@@ -106,15 +106,7 @@ extension Berth {
                     failed = error
                 }
             }
-            if let format, !format.isEmpty {
-                let template: GoTemplate
-                do { template = try GoTemplate(format) } catch {
-                    throw CLIError("template parsing error: \(error.message)")
-                }
-                for n in found { Output.line(try template.execute(n)) }
-            } else {
-                Output.out(JSONText.indent(Array(JSONValue.array(found).serialized.utf8)) + "\n")
-            }
+            try Inspection.render(found, format: format)
             if let failed { throw failed }
         }
     }

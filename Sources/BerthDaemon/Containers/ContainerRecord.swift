@@ -39,6 +39,8 @@ struct ContainerRecord: Sendable {
     var ports: [PublishedPort] = []
     /// Networks joined with `network connect`, besides the one it was created on.
     var connections: [Connection] = []
+    /// Binds, volumes and tmpfs mounts, resolved at create.
+    var mounts: [MountPoint] = []
     /// Disconnected from the network it was created on (`network disconnect`): it starts without it.
     var primaryDetached = false
 
@@ -95,7 +97,7 @@ struct ContainerRecord: Sendable {
             ("exitCode", .int(exitCode)), ("error", .string(error)), ("startedAt", .string(String(startedAt))),
             ("finishedAt", .string(String(finishedAt))), ("oomKilled", .bool(oomKilled)),
             ("restartCount", .int(restartCount)), ("hasRun", .bool(hasRun)), ("aliases", .strings(aliases)),
-            ("primaryDetached", .bool(primaryDetached)),
+            ("primaryDetached", .bool(primaryDetached)), ("mounts", .array(mounts.map(\.json))),
             ("connections", .array(connections.map(\.json))),
             ("requestedIP", .string(requestedIP)), ("requestedMAC", .string(requestedMAC)),
             (
@@ -158,6 +160,12 @@ struct ContainerRecord: Sendable {
         connections = (json["connections"]?.arrayValue ?? []).compactMap { Connection(json: $0) }
         aliases = json["aliases"]?.stringArray ?? []
         primaryDetached = json["primaryDetached"]?.boolValue ?? false
+        if let list = json["mounts"]?.arrayValue {
+            mounts = list.compactMap { MountPoint(json: $0) }
+        } else {
+            // Records written before mounts were resolved at create: their binds.
+            mounts = (hostConfig["Binds"]?.stringArray ?? []).compactMap { try? ContainerService.parseBindSpec($0) }
+        }
         requestedIP = json["requestedIP"]?.stringValue ?? ""
         requestedMAC = json["requestedMAC"]?.stringValue ?? ""
         for p in json["ports"]?.arrayValue ?? [] {

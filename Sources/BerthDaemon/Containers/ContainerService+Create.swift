@@ -49,6 +49,8 @@ extension ContainerService {
             }
         }
         let dir = recordDir(id)
+        let (mounts, madeVolumes) = try await resolveMounts(config: record.config, hostConfig: record.hostConfig)
+        record.mounts = mounts
         do throws(BerthError) {
             try FileSystem.createDirectory(dir, mode: 0o710)
             _ = try await storage.prepare(id: id, parent: image.topLayer)
@@ -59,6 +61,7 @@ extension ContainerService {
             try? await storage.remove(id: id)
             try? FileSystem.removeTree(dir)
             records[id] = nil
+            for name in madeVolumes { try? await volumes.remove(name) }
             throw error
         }
         runtimes[id] = Runtime()
@@ -186,7 +189,8 @@ extension ContainerService {
         }
         for opt in h["SecurityOpt"]?.stringArray ?? [] { _ = try SecurityOptions.parse(opt) }
         // Bind sources are checked now, as Docker does, so `create` fails rather than a later `start`.
-        for bind in h["Binds"]?.stringArray ?? [] { _ = try Self.parseBind(bind) }
+        for bind in h["Binds"]?.stringArray ?? [] { _ = try Self.parseBindSpec(bind) }
+        for m in h["Mounts"]?.arrayValue ?? [] { _ = try Self.parseMountSpec(m) }
         for u in h["Ulimits"]?.arrayValue ?? [] {
             guard let name = u["Name"]?.stringValue,
                 [

@@ -17,12 +17,14 @@ extension ContainerService {
             ("tty", .bool(r.tty)), ("status", .string(r.status.rawValue)),
         ]
         var mounts: [JSONValue] = []
-        for bind in h["Binds"]?.stringArray ?? [] {
-            guard let m = try? Self.parseBind(bind) else { continue }
+        // Before the create has resolved them, the mounts are those `Binds` asks for.
+        let points =
+            r.mounts.isEmpty ? (h["Binds"]?.stringArray ?? []).compactMap { try? Self.parseBindSpec($0) } : r.mounts
+        for m in points {
             mounts.append(
                 .object([
-                    ("type", .string("bind")), ("source", .string(m.source)), ("destination", .string(m.target)),
-                    ("rw", .bool(!m.options.contains("ro"))),
+                    ("type", .string(m.type)), ("source", .string(m.type == "bind" ? m.source : m.name)),
+                    ("destination", .string(m.destination)), ("rw", .bool(m.rw)),
                 ]))
         }
         for (target, _) in h["Tmpfs"]?.objectMembers ?? [] {

@@ -70,6 +70,7 @@ extension ContainerService {
     func startFailed(_ id: String, _ error: BerthError) async -> BerthError {
         runtimes[id]?.starting = false
         guard var failed = records[id] else { return error }
+        await releaseVolumes(failed)
         detachNetwork(&failed)
         detachConnections(&failed)
         let code = error.code.name == "start" ? error.code.errno : 125
@@ -104,9 +105,7 @@ extension ContainerService {
             .init(
                 source: dir + "/resolv.conf", target: "/etc/resolv.conf", type: "bind", options: ["rbind", "rprivate"]),
         ]
-        for bind in h["Binds"]?.stringArray ?? [] {
-            spec.mounts.append(try Self.parseBind(bind))
-        }
+        spec.mounts += try await volumeMounts(record)
         for (target, value) in h["Tmpfs"]?.objectMembers ?? [] {
             var options = ["nosuid", "nodev", "noexec"]
             if let v = value.stringValue, !v.isEmpty { options = v.split(separator: ",").map(String.init) }
@@ -205,32 +204,6 @@ extension ContainerService {
         return mounts
     }
 
-    /// `-v /host:/ctr[:ro|rw]`. Named volumes arrive with issue 5; a relative source is refused.
-    static func parseBind(_ text: String) throws(BerthError) -> ShimSpec.Mount {
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count >= 2, parts.count <= 3, !parts[0].isEmpty, parts[1].hasPrefix("/") else {
-            throw .invalidArgument("invalid volume specification: '\(text)'")
-        }
-        guard parts[0].hasPrefix("/") else {
-            throw .invalidArgument("invalid volume specification: '\(text)': named volumes are not supported yet")
-        }
-        guard FileSystem.exists(parts[0]) else {
-            throw .invalidArgument(
-                "invalid mount config for type \"bind\": bind source path does not exist: \(parts[0])")
-        }
-        var options = ["rbind"]
-        if parts.count == 3 {
-            for o in parts[2].split(separator: ",") {
-                switch o {
-                case "ro", "rw": options.append(String(o))
-                case "z", "Z", "rprivate", "private", "rshared", "shared", "rslave", "slave", "nocopy": break
-                default: throw .invalidArgument("invalid mode: \(o)")
-                }
-            }
-        }
-        return .init(source: parts[0], target: parts[1], type: "bind", options: options)
-    }
-
     // MARK: - Shim events
 
     func shimEvent(_ id: String, _ event: ShimSession.Event) async {
@@ -265,6 +238,7 @@ extension ContainerService {
         runtimes[id]?.session?.close()
         runtimes[id]?.session = nil
         dropExecs(of: id)
+        await releaseVolumes(record)
         record.status = .exited
         record.pid = 0
         record.exitCode = status.exitCode
@@ -336,7 +310,8 @@ extension ContainerService {
 
     // MARK: - Remove
 
-    func remove(_ ref: String, force: Bool) async throws(BerthError) {
+    /// `removeVolumes` (`rm -v`): the container's anonymous volumes go with it (with `--rm` they always do).
+    func remove(_ ref: String, force: Bool, removeVolumes: Bool = false) async throws(BerthError) {
         let record = try lookup(ref)
         if record.status == .removing { throw .conflict("removal of container \(record.id) is already in progress") }
         if record.isRunning {
@@ -351,11 +326,11 @@ extension ContainerService {
                 throw .internalError("could not kill running container \(record.id), cannot remove")
             }
         }
-        await removeQuietly(record.id)
+        await removeQuietly(record.id, removeVolumes: removeVolumes)
     }
 
     /// Removes a stopped container: record marked `removing` first, so a crash mid-way finishes at restart.
-    func removeQuietly(_ id: String) async {
+    func removeQuietly(_ id: String, removeVolumes: Bool = false) async {
         guard var record = records[id] else { return }
         if record.status == .removing, runtimes[id] == nil { return }
         if record.status != .removing {
@@ -375,6 +350,14 @@ extension ContainerService {
         runtimes[id]?.output.shutdown()
         runtimes[id] = nil
         emit("destroy", record)
+        if removeVolumes || record.autoRemove {
+            for m in record.mounts where m.type == "volume" {
+                guard let v = try? await volumes.get(m.name), v.isAnonymous, volumeUsers(m.name).isEmpty else {
+                    continue
+                }
+                try? await volumes.remove(m.name)
+            }
+        }
         notifyHooks(.remove, record)
         resumeWaiters(id, removed: true, code: record.exitCode)
     }

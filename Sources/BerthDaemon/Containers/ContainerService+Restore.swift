@@ -9,6 +9,7 @@ extension ContainerService {
     /// exited with their recorded status, and finishes or undoes half-done work.
     func restore() async {
         loadNetworks()
+        await volumes.load()
         let names = (try? FileSystem.list(configuration.containersDir)) ?? []
         for id in names {
             let dir = recordDir(id)
@@ -43,6 +44,10 @@ extension ContainerService {
             {
                 runtimes[id]?.session = session
                 record.pid = pid
+                // Its volumes are in use again (a mounted one stays as it is).
+                for m in record.mounts where m.type == "volume" {
+                    _ = try? await volumes.mount(m.name, callerID: id)
+                }
                 saveQuietly(record)
                 logger.info("adopted running container", metadata: [LogKey.container: "\(id)", LogKey.pid: "\(pid)"])
                 continue

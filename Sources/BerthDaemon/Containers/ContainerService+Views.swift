@@ -57,7 +57,7 @@ extension ContainerService {
             ("ExecIDs", execIDs(of: r.id)),
             ("HostConfig", hostConfig),
             ("GraphDriver", .object([("Name", .string(r.driver)), ("Data", .map(metadata))])),
-            ("Mounts", Self.mountsJSON(r)),
+            ("Mounts", mountsJSON(r)),
             ("Config", r.config),
             (
                 "NetworkSettings",
@@ -204,22 +204,39 @@ extension ContainerService {
                             )
                         ])
                     ),
-                    ("Mounts", Self.mountsJSON(r)),
+                    ("Mounts", mountsJSON(r)),
                 ])
             })
     }
 
     /// `Mounts` of inspect and list: the container's bind mounts, as Docker shows them.
-    static func mountsJSON(_ r: ContainerRecord) -> JSONValue {
+    func mountsJSON(_ r: ContainerRecord) -> JSONValue {
         .array(
-            (r.hostConfig["Binds"]?.stringArray ?? []).compactMap { bind in
-                guard let m = try? parseBind(bind) else { return nil }
-                let readOnly = m.options.contains("ro")
-                let mode = bind.split(separator: ":").count == 3 ? String(bind.split(separator: ":")[2]) : ""
-                return .object([
-                    ("Type", .string("bind")), ("Source", .string(m.source)), ("Destination", .string(m.target)),
-                    ("Mode", .string(mode)), ("RW", .bool(!readOnly)), ("Propagation", .string("rprivate")),
-                ])
+            r.mounts.map { m in
+                switch m.type {
+                case "bind":
+                    return .object([
+                        ("Type", .string("bind")), ("Source", .string(m.source)),
+                        ("Destination", .string(m.destination)),
+                        ("Mode", .string(m.mode)), ("RW", .bool(m.rw)),
+                        ("Propagation", .string(m.propagation.isEmpty ? "rprivate" : m.propagation)),
+                    ])
+                case "volume":
+                    return .object([
+                        ("Type", .string("volume")), ("Name", .string(m.name)),
+                        (
+                            "Source",
+                            .string(m.driver == "local" ? configuration.root + "/volumes/" + m.name + "/_data" : "")
+                        ),
+                        ("Destination", .string(m.destination)), ("Driver", .string(m.driver)),
+                        ("Mode", .string(m.mode)), ("RW", .bool(m.rw)), ("Propagation", .string("")),
+                    ])
+                default:
+                    return .object([
+                        ("Type", .string("tmpfs")), ("Source", .string("")), ("Destination", .string(m.destination)),
+                        ("Mode", .string("")), ("RW", .bool(m.rw)), ("Propagation", .string("")),
+                    ])
+                }
             })
     }
 

@@ -33,6 +33,7 @@ actor ContainerService {
     let hooks: HookEngine
     let live: LiveSettings
     let dns: DNSServer
+    let volumes: VolumeService
     let logger: Logger
     var records: [String: ContainerRecord] = [:]
     /// Names taken by creates in progress (a create awaits hooks and storage before its record exists).
@@ -54,8 +55,9 @@ actor ContainerService {
     init(
         configuration: DaemonConfiguration, images: ImageStore, storage: any StorageDriver,
         networks: [String: any NetworkDriver], launcher: ShimLauncher, events: EventBus, hooks: HookEngine,
-        live: LiveSettings, dns: DNSServer, logger: Logger
+        live: LiveSettings, dns: DNSServer, volumes: VolumeService, logger: Logger
     ) {
+        self.volumes = volumes
         self.hooks = hooks
         self.live = live
         self.dns = dns

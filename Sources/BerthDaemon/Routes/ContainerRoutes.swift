@@ -36,7 +36,7 @@ enum ContainerRoutes {
             return .noContent()
         }
         t.add("DELETE", "/containers/{id}") { req in
-            try await c.remove(req.param("id"), force: req.bool("force"))
+            try await c.remove(req.param("id"), force: req.bool("force"), removeVolumes: req.bool("v"))
             return .noContent()
         }
         t.add("POST", "/containers/{id}/wait") { req in
