@@ -128,7 +128,8 @@ struct ParseBindTests {
                 ),
             ]))
         #expect(
-            vol.name == "vv" && !vol.rw && vol.noCopy && vol.driver == "local" && vol.volumeOptions == ["type": "tmpfs"])
+            vol.name == "vv" && !vol.rw && vol.noCopy && vol.driver == "local" && vol.volumeOptions == ["type": "tmpfs"]
+        )
         #expect(throws: BerthError.self) {
             try ContainerService.parseMountSpec(.object([("Type", .string("bind")), ("Target", .string("/x"))]))
         }
