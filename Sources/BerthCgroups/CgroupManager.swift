@@ -26,6 +26,9 @@ public protocol CgroupManager: Sendable {
     func setFrozen(path: String, _ frozen: Bool) throws(BerthError)
     /// Usage counters for `stats`.
     func stats(path: String) -> CgroupStats
+    /// Changes the limits of a live cgroup (`update`); fields left 0 stay as they are, a pids limit of -1 lifts
+    /// the limit. The kernel refuses, among others, a memory limit below what the processes use.
+    func update(path: String, resources: CgroupResources) throws(BerthError)
 }
 
 /// A cgroup's counters as `docker stats` shows them.

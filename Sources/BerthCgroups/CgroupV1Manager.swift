@@ -97,6 +97,24 @@ public struct CgroupV1Manager: CgroupManager {
         }
     }
 
+    public func update(path: String, resources r: CgroupResources) throws(BerthError) {
+        let mem = "\(root)/memory/\(path)"
+        if r.memory > 0 {
+            let memsw = "\(mem)/memory.memsw.limit_in_bytes"
+            let swap: Int64 = r.memorySwap == 0 ? r.memory * 2 : r.memorySwap
+            // memory.limit must stay at most memsw.limit at every step.
+            let growing = swap >= Int64(Cgroups.number(Cgroups.read(memsw)))
+            if growing, FileSystem.exists(memsw) { try Cgroups.write(memsw, String(swap)) }
+            try Cgroups.write("\(mem)/memory.limit_in_bytes", String(r.memory))
+            if !growing, FileSystem.exists(memsw) { try Cgroups.write(memsw, String(swap)) }
+        }
+        var rest = r
+        rest.memory = 0
+        let controllers = available().filter { FileSystem.isDirectory("\(root)/\($0)/\(path)") && $0 != "devices" }
+        try apply(path: path, resources: rest, controllers: controllers)
+        if r.pidsLimit < 0 { try Cgroups.write("\(root)/pids/\(path)/pids.max", "max") }
+    }
+
     public func attach(path: String, pid: Int32) throws(BerthError) {
         for c in available() where FileSystem.isDirectory("\(root)/\(c)/\(path)") {
             try Cgroups.write("\(root)/\(c)/\(path)/cgroup.procs", String(pid))

@@ -21,30 +21,38 @@ public struct CgroupV2Manager: CgroupManager {
                 current += "/" + component
                 try FileSystem.createDirectory(current)
             }
-            let dir = current
-            if r.memory > 0 {
-                try Cgroups.write("\(dir)/memory.max", String(r.memory))
-                if FileSystem.exists("\(dir)/memory.swap.max") {
-                    let swap = r.memorySwap == 0 ? r.memory : (r.memorySwap < 0 ? -1 : r.memorySwap - r.memory)
-                    try Cgroups.write("\(dir)/memory.swap.max", swap < 0 ? "max" : String(swap))
-                }
-            }
-            if r.nanoCpus > 0 {
-                let period: Int64 = 100_000
-                try Cgroups.write("\(dir)/cpu.max", "\(max(1000, r.nanoCpus * period / 1_000_000_000)) \(period)")
-            } else if r.cpuQuota > 0 {
-                try Cgroups.write("\(dir)/cpu.max", "\(r.cpuQuota) \(r.cpuPeriod > 0 ? r.cpuPeriod : 100_000)")
-            }
-            if r.cpuShares > 0 {
-                try Cgroups.write("\(dir)/cpu.weight", String(1 + ((r.cpuShares - 2) * 9999) / 262142))
-            }
-            if !r.cpusetCpus.isEmpty { try Cgroups.write("\(dir)/cpuset.cpus", r.cpusetCpus) }
-            if !r.cpusetMems.isEmpty { try Cgroups.write("\(dir)/cpuset.mems", r.cpusetMems) }
-            if r.pidsLimit > 0 { try Cgroups.write("\(dir)/pids.max", String(r.pidsLimit)) }
+            try applyLimits(dir: current, resources: r)
         } catch {
             remove(path: path)
             throw error
         }
+    }
+
+    public func update(path: String, resources r: CgroupResources) throws(BerthError) {
+        try applyLimits(dir: "\(root)/\(path)", resources: r)
+        if r.pidsLimit < 0 { try Cgroups.write("\(root)/\(path)/pids.max", "max") }
+    }
+
+    func applyLimits(dir: String, resources r: CgroupResources) throws(BerthError) {
+        if r.memory > 0 {
+            try Cgroups.write("\(dir)/memory.max", String(r.memory))
+            if FileSystem.exists("\(dir)/memory.swap.max") {
+                let swap = r.memorySwap == 0 ? r.memory : (r.memorySwap < 0 ? -1 : r.memorySwap - r.memory)
+                try Cgroups.write("\(dir)/memory.swap.max", swap < 0 ? "max" : String(swap))
+            }
+        }
+        if r.nanoCpus > 0 {
+            let period: Int64 = 100_000
+            try Cgroups.write("\(dir)/cpu.max", "\(max(1000, r.nanoCpus * period / 1_000_000_000)) \(period)")
+        } else if r.cpuQuota > 0 {
+            try Cgroups.write("\(dir)/cpu.max", "\(r.cpuQuota) \(r.cpuPeriod > 0 ? r.cpuPeriod : 100_000)")
+        }
+        if r.cpuShares > 0 {
+            try Cgroups.write("\(dir)/cpu.weight", String(1 + ((r.cpuShares - 2) * 9999) / 262142))
+        }
+        if !r.cpusetCpus.isEmpty { try Cgroups.write("\(dir)/cpuset.cpus", r.cpusetCpus) }
+        if !r.cpusetMems.isEmpty { try Cgroups.write("\(dir)/cpuset.mems", r.cpusetMems) }
+        if r.pidsLimit > 0 { try Cgroups.write("\(dir)/pids.max", String(r.pidsLimit)) }
     }
 
     public func attach(path: String, pid: Int32) throws(BerthError) {

@@ -167,6 +167,7 @@ public final class Daemon: Sendable {
             logger.info("api listening", metadata: ["address": "\(address)"])
         }
         try? await gracefulShutdown()
+        await containers.prepareForShutdown()
         logger.info("shutting down; containers keep running")
         for c in channels { try? await c.close() }
         await dns.stopAll()

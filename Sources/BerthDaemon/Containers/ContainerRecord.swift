@@ -41,6 +41,8 @@ struct ContainerRecord: Sendable {
     var connections: [Connection] = []
     /// Binds, volumes and tmpfs mounts, resolved at create.
     var mounts: [MountPoint] = []
+    /// Stopped or killed through the API: no restart policy restarts it (until a daemon restart, for `always`).
+    var manuallyStopped = false
     /// Disconnected from the network it was created on (`network disconnect`): it starts without it.
     var primaryDetached = false
 
@@ -97,7 +99,8 @@ struct ContainerRecord: Sendable {
             ("exitCode", .int(exitCode)), ("error", .string(error)), ("startedAt", .string(String(startedAt))),
             ("finishedAt", .string(String(finishedAt))), ("oomKilled", .bool(oomKilled)),
             ("restartCount", .int(restartCount)), ("hasRun", .bool(hasRun)), ("aliases", .strings(aliases)),
-            ("primaryDetached", .bool(primaryDetached)), ("mounts", .array(mounts.map(\.json))),
+            ("primaryDetached", .bool(primaryDetached)), ("manuallyStopped", .bool(manuallyStopped)),
+            ("mounts", .array(mounts.map(\.json))),
             ("connections", .array(connections.map(\.json))),
             ("requestedIP", .string(requestedIP)), ("requestedMAC", .string(requestedMAC)),
             (
@@ -160,6 +163,7 @@ struct ContainerRecord: Sendable {
         connections = (json["connections"]?.arrayValue ?? []).compactMap { Connection(json: $0) }
         aliases = json["aliases"]?.stringArray ?? []
         primaryDetached = json["primaryDetached"]?.boolValue ?? false
+        manuallyStopped = json["manuallyStopped"]?.boolValue ?? false
         if let list = json["mounts"]?.arrayValue {
             mounts = list.compactMap { MountPoint(json: $0) }
         } else {

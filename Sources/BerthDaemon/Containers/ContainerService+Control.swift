@@ -244,3 +244,88 @@ extension ContainerService {
         return committed
     }
 }
+
+extension ContainerService {
+    // MARK: - rename / update
+
+    /// `POST /containers/{id}/rename?name=`: the new name, also in the resolvers of its user networks.
+    func rename(_ ref: String, to newName: String?) throws(BerthError) {
+        var record = try lookup(ref)
+        guard let requested = newName, !requested.isEmpty else { throw .invalidArgument("name cannot be empty") }
+        let plain = requested.hasPrefix("/") ? String(requested.dropFirst()) : requested
+        if plain == record.name {
+            throw .invalidArgument("Renaming a container with the same name as its current name")
+        }
+        let name = try validateName(plain)
+        let old = record.name
+        record.name = name
+        try save(record)
+        if record.isRunning {
+            for network in networkRecords.values {
+                guard let e = endpoint(of: record, on: network), isAttached(record, to: network) else { continue }
+                dns.remove(network: network.id, containerID: record.id)
+                let aliases =
+                    record.connections.first { $0.networkID == network.id }?.aliases ?? record.aliases
+                registerNames(record, on: network, endpoint: e, aliases: aliases)
+            }
+        }
+        emit("rename", record, extra: ["oldName": "/" + old])
+    }
+
+    /// `POST /containers/{id}/update`: new resource limits and restart policy; a running container's cgroup
+    /// changes at once. When the kernel refuses (a memory limit below the current usage), nothing changes.
+    func update(_ ref: String, body: JSONValue) throws(BerthError) -> [String] {
+        var record = try lookup(ref)
+        var h = record.hostConfig
+        let keys = [
+            "Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuShares", "CpuQuota", "CpuPeriod",
+            "CpusetCpus", "CpusetMems", "PidsLimit", "BlkioWeight",
+        ]
+        for key in keys { if let v = body[key], v != .null { h[key] = v } }
+        if let policy = body["RestartPolicy"], let name = policy["Name"]?.stringValue, !name.isEmpty {
+            guard ["no", "always", "unless-stopped", "on-failure"].contains(name) else {
+                throw .invalidArgument("invalid restart policy '\(name)'")
+            }
+            if name != "no", record.autoRemove {
+                throw .invalidArgument(
+                    "Restart policy cannot be updated because AutoRemove is enabled for the container")
+            }
+            h["RestartPolicy"] = policy
+        }
+        // A new memory limit above the old swap limit moves the swap limit with it, as Docker does.
+        if let memory = body["Memory"]?.int64Value, memory > 0, body["MemorySwap"] == nil,
+            let swap = h["MemorySwap"]?.int64Value, swap > 0, swap < memory
+        {
+            h["MemorySwap"] = .int(memory * 2)
+        }
+        try validate(hostConfig: &h)
+        if record.isRunning {
+            var r = ShimSpec.Resources()
+            r.memory = body["Memory"]?.int64Value ?? 0
+            r.memorySwap = h["MemorySwap"]?.int64Value ?? 0
+            r.nanoCpus = body["NanoCpus"]?.int64Value ?? 0
+            r.cpuShares = body["CpuShares"]?.int64Value ?? 0
+            r.cpuQuota = body["CpuQuota"]?.int64Value ?? 0
+            r.cpuPeriod = body["CpuPeriod"]?.int64Value ?? 0
+            r.cpusetCpus = body["CpusetCpus"]?.stringValue ?? ""
+            r.cpusetMems = body["CpusetMems"]?.stringValue ?? ""
+            r.pidsLimit = body["PidsLimit"]?.int64Value ?? 0
+            do {
+                try cgroups.update(path: cgroupPath(record.id), resources: r)
+            } catch {
+                // Put back what was there, so that a half-applied update leaves nothing changed.
+                var old = ShimSpec.Resources()
+                old.memory = record.hostConfig["Memory"]?.int64Value ?? 0
+                old.memorySwap = record.hostConfig["MemorySwap"]?.int64Value ?? 0
+                old.nanoCpus = record.hostConfig["NanoCpus"]?.int64Value ?? 0
+                old.pidsLimit = record.hostConfig["PidsLimit"]?.int64Value ?? 0
+                try? cgroups.update(path: cgroupPath(record.id), resources: old)
+                throw .internalError("Cannot update container \(record.id): \(error.message)")
+            }
+        }
+        record.hostConfig = h
+        try save(record)
+        emit("update", record)
+        return []
+    }
+}

@@ -7,9 +7,16 @@ import Glibc
 extension ContainerService {
     // MARK: - Start
 
-    func start(_ ref: String) async throws(BerthError) {
+    /// `byUser`: a start through the API (not by a restart policy) clears the manual stop and the restart count.
+    func start(_ ref: String, byUser: Bool = false) async throws(BerthError) {
         var record = try lookup(ref)
+        if record.status == .restarting, byUser { cancelRestart(&record) }
         if record.isRunning { throw BerthError(.notModified, "container already started") }
+        if byUser, record.manuallyStopped || record.restartCount > 0 {
+            record.manuallyStopped = false
+            record.restartCount = 0
+            records[record.id] = record
+        }
         if record.status == .removing {
             throw .conflict("container \(record.id) is marked for removal and cannot be started")
         }
@@ -81,6 +88,7 @@ extension ContainerService {
         emit("die", failed, extra: ["exitCode": String(code)])
         resumeWaiters(id, removed: false, code: code)
         if failed.autoRemove { await removeQuietly(id) }
+        scheduleRestartIfNeeded(id)
         if error.code.name != "start" { return error }
         let message =
             "failed to create task for container: failed to start container process: \(error.message): unknown"
@@ -207,6 +215,7 @@ extension ContainerService {
     // MARK: - Shim events
 
     func shimEvent(_ id: String, _ event: ShimSession.Event) async {
+        if shuttingDown { return }
         if runtimes[id]?.starting == true {
             runtimes[id]?.pendingExit = event
             return
@@ -255,12 +264,19 @@ extension ContainerService {
         emit("die", record, extra: ["exitCode": String(status.exitCode)])
         resumeWaiters(id, removed: false, code: status.exitCode)
         if record.autoRemove { await removeQuietly(id) }
+        scheduleRestartIfNeeded(id)
     }
 
     // MARK: - Stop, kill, restart
 
     func stop(_ ref: String, timeout: Int?, signal: String?) async throws(BerthError) {
-        let record = try lookup(ref)
+        var record = try lookup(ref)
+        if record.status == .restarting {
+            cancelRestart(&record)
+            emitStop(record.id)
+            return
+        }
+        markManuallyStopped(record.id)
         guard record.isRunning, let session = runtimes[record.id]?.session else {
             throw BerthError(.notModified, "container already stopped")
         }
@@ -289,9 +305,13 @@ extension ContainerService {
     func kill(_ ref: String, signal: String?) async throws(BerthError) {
         let record = try lookup(ref)
         let sig = try Signals.parse(signal.flatMap { $0.isEmpty ? nil : $0 } ?? "KILL")
+        if record.status == .restarting {
+            throw .conflict("Container \(record.id) is restarting, wait until the container is running")
+        }
         guard record.isRunning, let session = runtimes[record.id]?.session else {
             throw .conflict("Cannot kill container: \(ref): Container \(record.id) is not running")
         }
+        markManuallyStopped(record.id)
         session.signal(sig)
         thawForSignal(record.id)
         emit("kill", record, extra: ["signal": String(sig)])
@@ -304,7 +324,7 @@ extension ContainerService {
             do { try await stop(record.id, timeout: timeout, signal: signal) } catch  where error.code == .notModified {
             }
         }
-        try await start(record.id)
+        try await start(record.id, byUser: true)
         if let r = records[record.id] { emit("restart", r) }
     }
 
@@ -312,8 +332,9 @@ extension ContainerService {
 
     /// `removeVolumes` (`rm -v`): the container's anonymous volumes go with it (with `--rm` they always do).
     func remove(_ ref: String, force: Bool, removeVolumes: Bool = false) async throws(BerthError) {
-        let record = try lookup(ref)
+        var record = try lookup(ref)
         if record.status == .removing { throw .conflict("removal of container \(record.id) is already in progress") }
+        if record.status == .restarting, force { cancelRestart(&record) }
         if record.isRunning {
             guard force else {
                 throw .conflict(

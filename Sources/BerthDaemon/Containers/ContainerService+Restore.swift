@@ -67,5 +67,8 @@ extension ContainerService {
             await recordExit(id, status)
         }
         await restoreNetworks()
+        // Containers that exited while the daemon was down were scheduled by their policies above (a
+        // `restarting` one too); `always` and `unless-stopped` start the others.
+        await startByPolicyAfterRestart()
     }
 }

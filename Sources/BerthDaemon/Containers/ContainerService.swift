@@ -17,6 +17,10 @@ actor ContainerService {
         /// Set while `start` waits for the shim, so an exit that races the start is kept for it.
         var starting = false
         var pendingExit: ShimSession.Event?
+        /// The restart policy's next back-off (Docker's: 100 ms, doubled at each restart, at most a minute, back
+        /// to 100 ms after a run of 10 s), and the restart it scheduled.
+        var restartDelay: Double = 0.1
+        var restartTask: Task<Void, Never>?
     }
 
     struct Waiter {
@@ -50,6 +54,14 @@ actor ContainerService {
     var runtimes: [String: Runtime] = [:]
     /// `exec` instances by ID.
     var execs: [String: ExecRecord] = [:]
+    /// Set when the daemon stops: its connections to the shims close, which says nothing about the containers
+    /// (they keep running, and the next daemon adopts them).
+    var shuttingDown = false
+
+    func prepareForShutdown() {
+        shuttingDown = true
+        for id in runtimes.keys { runtimes[id]?.restartTask?.cancel() }
+    }
     var waiters: [String: [Waiter]] = [:]
 
     init(
@@ -119,7 +131,7 @@ actor ContainerService {
     func discardRecordDir(_ id: String) {
         let trash = "\(configuration.root)/tmp/removed-\(id)"
         if (try? FileSystem.createDirectory(configuration.root + "/tmp", mode: 0o700)) != nil,
-            rename(recordDir(id), trash) == 0
+            Glibc.rename(recordDir(id), trash) == 0
         {
             FileSystem.removeTreeInBackground(trash)
         } else {

@@ -18,7 +18,7 @@ enum ContainerRoutes {
         }
         t.add("GET", "/containers/{id}/json") { req in .json(try await c.inspect(req.param("id"))) }
         t.add("POST", "/containers/{id}/start") { req in
-            try await c.start(req.param("id"))
+            try await c.start(req.param("id"), byUser: true)
             return .noContent()
         }
         t.add("POST", "/containers/{id}/stop") { req in
@@ -175,6 +175,14 @@ enum ContainerRoutes {
                 req.param("id"), path: try archivePath(req), archive: file,
                 noOverwriteDirNonDir: req.bool("noOverwriteDirNonDir"))
             return HTTPResponse(status: 200)
+        }
+        t.add("POST", "/containers/{id}/rename") { req in
+            try await c.rename(req.param("id"), to: req.query("name"))
+            return .noContent()
+        }
+        t.add("POST", "/containers/{id}/update") { req in
+            let warnings = try await c.update(req.param("id"), body: try Routes.jsonBody(req, required: true))
+            return .json(.object([("Warnings", .strings(warnings))]))
         }
         t.add("GET", "/containers/{id}/changes") { req in .json(try await c.changes(req.param("id"))) }
         t.add("POST", "/commit") { req in
