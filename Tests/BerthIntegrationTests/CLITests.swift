@@ -96,3 +96,49 @@ struct CLITests {
         }
     }
 }
+
+/// The container management commands of `berth` against a real daemon.
+@Suite(.serialized)
+struct CLIManageTests {
+    @Test func topStatsPauseDiffCommitRenameUpdateAndPrune() async throws {
+        try await TestDaemon.with { d in
+            let run = try CLITests.berth(
+                d, ["run", "-d", "--name", "cm1", "busybox", "sh", "-c", "echo x > /tmp/f; sleep 60"])
+            #expect(run.status == 0)
+            usleep(300_000)
+            var r = try CLITests.berth(d, ["top", "cm1", "-o", "pid,comm"])
+            #expect(r.stdout.hasPrefix("PID") && r.stdout.contains("sleep"))
+            r = try CLITests.berth(d, ["stats", "--no-stream", "cm1"])
+            #expect(r.stdout.contains("MEM USAGE / LIMIT") && r.stdout.contains("cm1"))
+            r = try CLITests.berth(d, ["pause", "cm1"])
+            #expect(r.status == 0)
+            #expect(try CLITests.berth(d, ["ps", "--format", "{{.Status}}"]).stdout.contains("(Paused)"))
+            #expect(try CLITests.berth(d, ["unpause", "cm1"]).status == 0)
+            r = try CLITests.berth(d, ["diff", "cm1"])
+            #expect(r.stdout == "C /tmp\nA /tmp/f\n")
+            r = try CLITests.berth(d, ["commit", "-m", "note", "-c", "ENV Z=1", "cm1", "cmimg:v1"])
+            #expect(r.status == 0 && r.stdout.hasPrefix("sha256:"))
+            r = try CLITests.berth(d, ["run", "--rm", "cmimg:v1", "sh", "-c", "cat /tmp/f; echo $Z"])
+            #expect(r.stdout == "x\n1\n")
+            #expect(try CLITests.berth(d, ["rename", "cm1", "cm2"]).status == 0)
+            r = try CLITests.berth(d, ["update", "--memory", "100m", "--pids-limit", "30", "cm2"])
+            #expect(r.status == 0 && r.stdout == "cm2\n")
+            let host = try d.client.checked("GET", "/containers/cm2/json").json?["HostConfig"]
+            #expect(host?["Memory"]?.intValue == 100 << 20 && host?["PidsLimit"]?.intValue == 30)
+            #expect(try CLITests.berth(d, ["update", "--memory", "1k", "cm2"]).status != 0)
+            #expect(try CLITests.berth(d, ["exec", "cm2", "true"]).status == 0)
+            _ = try CLITests.berth(d, ["rm", "-f", "cm2"])
+            // Prunes: stopped containers, then unused images.
+            _ = try CLITests.berth(d, ["run", "--name", "stopped1", "busybox", "true"])
+            r = try CLITests.berth(d, ["container", "prune", "-f"])
+            #expect(r.stdout.contains("Deleted Containers:"))
+            #expect(
+                try d.client.checked("GET", "/containers/json", query: [("all", "1")]).json?.arrayValue?.isEmpty == true
+            )
+            r = try CLITests.berth(d, ["image", "prune", "-f", "-a"])
+            #expect(r.stdout.contains("untagged: cmimg:v1"))
+            r = try CLITests.berth(d, ["system", "df"])
+            #expect(r.stdout.hasPrefix("TYPE") && r.stdout.contains("Local Volumes"))
+        }
+    }
+}

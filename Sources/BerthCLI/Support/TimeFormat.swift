@@ -10,37 +10,8 @@ enum TimeFormat {
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
-    /// Parses Go's `time.ParseDuration` syntax (`300ms`, `1.5h`, `2h45m`, `-1m`) into seconds.
-    static func parseDuration(_ text: String) -> Double? {
-        var s = Substring(text)
-        var sign = 1.0
-        if s.first == "-" || s.first == "+" {
-            if s.first == "-" { sign = -1 }
-            s = s.dropFirst()
-        }
-        if s == "0" { return 0 }
-        guard !s.isEmpty else { return nil }
-        var total = 0.0
-        while !s.isEmpty {
-            let number = s.prefix { ($0.isASCII && $0.isNumber) || $0 == "." }
-            guard !number.isEmpty, number != ".", let value = Double(number) else { return nil }
-            s = s.dropFirst(number.count)
-            let unit = s.prefix { !(($0.isASCII && $0.isNumber) || $0 == ".") }
-            s = s.dropFirst(unit.count)
-            let scale: Double
-            switch unit {
-            case "ns": scale = 1e-9
-            case "us", "µs", "μs": scale = 1e-6
-            case "ms": scale = 1e-3
-            case "s": scale = 1
-            case "m": scale = 60
-            case "h": scale = 3600
-            default: return nil
-            }
-            total += value * scale
-        }
-        return sign * total
-    }
+    /// Parses Go's `time.ParseDuration` syntax into seconds (see `TimeText.parseDuration`).
+    static func parseDuration(_ text: String) -> Double? { TimeText.parseDuration(text) }
 
     /// Docker's `--since`/`--until` value (`timetypes.GetTimestamp`): a Go duration means that long before `now`
     /// and becomes unix seconds; anything else (unix seconds, RFC 3339) is passed to the daemon as it is.

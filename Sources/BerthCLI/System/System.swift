@@ -8,7 +8,7 @@ extension Berth {
             commandName: "system",
             abstract: "Manage Berth.",
             usage: "berth system COMMAND",
-            subcommands: [SystemHooks.self, Info.self, Events.self]
+            subcommands: [SystemHooks.self, Info.self, Events.self, SystemDf.self, SystemPrune.self]
         )
     }
 

@@ -82,4 +82,36 @@ public enum TimeText {
         if hours < 24 * 365 * 2 { return "\(hours / 24 / 30) months" }
         return "\(Int(d / 3600) / 24 / 365) years"
     }
+
+    /// Parses Go's `time.ParseDuration` syntax (`300ms`, `1.5h`, `2h45m`, `-1m`) into seconds.
+    public static func parseDuration(_ text: String) -> Double? {
+        var s = Substring(text)
+        var sign = 1.0
+        if s.first == "-" || s.first == "+" {
+            if s.first == "-" { sign = -1 }
+            s = s.dropFirst()
+        }
+        if s == "0" { return 0 }
+        guard !s.isEmpty else { return nil }
+        var total = 0.0
+        while !s.isEmpty {
+            let number = s.prefix { ($0.isASCII && $0.isNumber) || $0 == "." }
+            guard !number.isEmpty, number != ".", let value = Double(number) else { return nil }
+            s = s.dropFirst(number.count)
+            let unit = s.prefix { !(($0.isASCII && $0.isNumber) || $0 == ".") }
+            s = s.dropFirst(unit.count)
+            let scale: Double
+            switch unit {
+            case "ns": scale = 1e-9
+            case "us", "µs", "μs": scale = 1e-6
+            case "ms": scale = 1e-3
+            case "s": scale = 1
+            case "m": scale = 60
+            case "h": scale = 3600
+            default: return nil
+            }
+            total += value * scale
+        }
+        return sign * total
+    }
 }

@@ -201,3 +201,44 @@ extension ImageService {
         return .array(rows)
     }
 }
+
+extension ImageService {
+    /// `POST /images/prune`: unused dangling images, or with `dangling=false` every unused image.
+    func prune(filters: [String: [String]]) async throws(BerthError) -> JSONValue {
+        for key in filters.keys where !["dangling", "until", "label", "label!"].contains(key) {
+            throw .invalidArgument("invalid filter '\(key)'")
+        }
+        let danglingOnly = !(filters["dangling"]?.contains { $0 == "false" || $0 == "0" } ?? false)
+        var deleted: [JSONValue] = []
+        var reclaimed: Int64 = 0
+        for r in await store.all() {
+            if danglingOnly, !r.repoTags.isEmpty { continue }
+            guard await containers.usesImage(r.id).isEmpty else { continue }
+            let created = Clock.parseRFC3339(r.config["created"]?.stringValue ?? "") ?? 0
+            let labels = r.containerConfig["Labels"]?.stringMap ?? [:]
+            guard try ContainerService.pruneMatches(created: created, labels: labels, filters: filters) else {
+                continue
+            }
+            guard let result = try? await delete(r.id, force: true) else { continue }
+            deleted += result.arrayValue ?? []
+            reclaimed += r.size
+        }
+        return .object([
+            ("ImagesDeleted", deleted.isEmpty ? .null : .array(deleted)), ("SpaceReclaimed", .int(reclaimed)),
+        ])
+    }
+
+    /// The `Images` and `LayersSize` of `GET /system/df`.
+    func diskUsage() async -> (layersSize: Int64, images: [JSONValue]) {
+        var rows: [JSONValue] = []
+        var total: Int64 = 0
+        for r in await store.all() {
+            var row = summary(r)
+            row["Containers"] = .int(await containers.usesImage(r.id).count)
+            row["SharedSize"] = .int(0)
+            rows.append(row)
+            total += r.size
+        }
+        return (total, rows)
+    }
+}

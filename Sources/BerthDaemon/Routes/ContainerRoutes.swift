@@ -184,6 +184,7 @@ enum ContainerRoutes {
             let warnings = try await c.update(req.param("id"), body: try Routes.jsonBody(req, required: true))
             return .json(.object([("Warnings", .strings(warnings))]))
         }
+        t.add("POST", "/containers/prune") { req in .json(try await c.pruneContainers(filters: try req.filters())) }
         t.add("GET", "/containers/{id}/changes") { req in .json(try await c.changes(req.param("id"))) }
         t.add("POST", "/commit") { req in
             guard let ref = req.query("container"), !ref.isEmpty else {

@@ -19,6 +19,7 @@ enum ImageRoutes {
         t.add("DELETE", "/images/{name*}") { req in
             .json(try await images.delete(req.param("name"), force: req.bool("force")))
         }
+        t.add("POST", "/images/prune") { req in .json(try await images.prune(filters: try req.filters())) }
         t.add("POST", "/images/create") { req in
             if let src = req.query("fromSrc") { return try await importImage(req, d, source: src) }
             let from = req.query("fromImage") ?? ""

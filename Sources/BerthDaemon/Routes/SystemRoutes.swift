@@ -17,6 +17,20 @@ enum SystemRoutes {
         t.add("HEAD", "/_ping", ping)
         t.add("GET", "/version") { _ in .json(d.versionJSON()) }
         t.add("GET", "/info") { _ in .json(await d.infoJSON()) }
+        t.add("GET", "/system/df") { req in
+            let types = req.query["type"] ?? []
+            func wants(_ t: String) -> Bool { types.isEmpty || types.contains(t) }
+            var o: JSONValue = .object([])
+            if wants("image") {
+                let (size, rows) = await d.images.diskUsage()
+                o["LayersSize"] = .int(size)
+                o["Images"] = .array(rows)
+            }
+            if wants("container") { o["Containers"] = .array(try await d.containers.containersDiskUsage()) }
+            if wants("volume") { o["Volumes"] = .array(await d.containers.volumesDiskUsage()) }
+            if wants("build-cache") { o["BuildCache"] = .array([]) }
+            return .json(o)
+        }
         t.add("GET", "/events") { req in
             let filters = try req.filters()
             let since = try parseTime(req.query("since"))
