@@ -146,3 +146,82 @@ struct RestartAndUpdateTests {
         }
     }
 }
+
+/// Health checks: `--health-*` and an image's HEALTHCHECK, transitions, inspect, ps, events.
+@Suite(.serialized)
+struct HealthTests {
+    @Test func transitionsFromStartingToUnhealthyToHealthy() async throws {
+        try await TestDaemon.with { d in
+            var r = try CLITests.berth(
+                d,
+                [
+                    "run", "-d", "--name", "hc1", "--health-cmd", "cat /tmp/ok", "--health-interval", "200ms",
+                    "--health-retries", "2", "busybox", "sleep", "60",
+                ])
+            #expect(r.status == 0)
+            let health = { () throws -> JSONValue? in
+                try d.client.checked("GET", "/containers/hc1/json").json?["State"]?["Health"]
+            }
+            #expect(try health()?["Status"]?.stringValue == "starting")
+            var status = ""
+            for _ in 0..<60 where status != "unhealthy" {
+                usleep(100_000)
+                status = try health()?["Status"]?.stringValue ?? ""
+            }
+            #expect(status == "unhealthy")
+            #expect((try health()?["FailingStreak"]?.intValue ?? 0) >= 2)
+            r = try CLITests.berth(d, ["ps", "--format", "{{.Status}}"])
+            #expect(r.stdout.contains("(unhealthy)"))
+            _ = try CLITests.berth(d, ["exec", "hc1", "sh", "-c", "echo fine > /tmp/ok"])
+            for _ in 0..<60 where status != "healthy" {
+                usleep(100_000)
+                status = try health()?["Status"]?.stringValue ?? ""
+            }
+            #expect(status == "healthy")
+            let log = try health()?["Log"]?.arrayValue ?? []
+            #expect(
+                log.count <= 5 && log.last?["ExitCode"]?.intValue == 0 && log.last?["Output"]?.stringValue == "fine\n")
+            let healthy =
+                try d.client.checked(
+                    "GET", "/containers/json", query: [("filters", "{\"health\":[\"healthy\"]}")]
+                ).json?.arrayValue ?? []
+            #expect(healthy.count == 1)
+            let events = try d.client.checked(
+                "GET", "/events",
+                query: [
+                    ("since", "0"), ("until", String(Int(Date().timeIntervalSince1970) + 1)),
+                    ("filters", "{\"event\":[\"health_status: healthy\"]}"),
+                ])
+            #expect(String(decoding: events.body, as: UTF8.self).contains("health_status: healthy"))
+            _ = try CLITests.berth(d, ["rm", "-f", "hc1"])
+        }
+    }
+
+    /// A probe that outlives its timeout fails; an image's HEALTHCHECK applies unless `--no-healthcheck`.
+    @Test func timeoutsAndImageHealthchecks() async throws {
+        try await TestDaemon.with { d in
+            let check: JSONValue = .object([
+                ("Test", .strings(["CMD", "sleep", "5"])), ("Interval", .int(200_000_000)),
+                ("Timeout", .int(300_000_000)), ("Retries", .int(1)),
+            ])
+            let id = try d.create(["sleep", "60"], config: [("Healthcheck", check)])
+            try d.client.checked("POST", "/containers/\(id)/start")
+            var state: JSONValue? = nil
+            for _ in 0..<60 where state?["Status"]?.stringValue != "unhealthy" {
+                usleep(100_000)
+                state = try d.client.checked("GET", "/containers/\(id)/json").json?["State"]?["Health"]
+            }
+            #expect(state?["Status"]?.stringValue == "unhealthy")
+            #expect(state?["Log"]?.arrayValue?.first?["Output"]?.stringValue == "Health check exceeded timeout (300ms)")
+            // A committed image carries the health check; --no-healthcheck turns it off.
+            try d.client.checked("POST", "/commit", query: [("container", id), ("repo", "withcheck")])
+            let plain = try CLITests.berth(d, ["run", "-d", "--no-healthcheck", "withcheck", "sleep", "60"])
+            let inherits = try CLITests.berth(d, ["run", "-d", "withcheck", "sleep", "60"])
+            let a = plain.stdout.trimmingSpaces
+            let b = inherits.stdout.trimmingSpaces
+            #expect(try d.client.checked("GET", "/containers/\(a)/json").json?["State"]?["Health"] == nil)
+            #expect(try d.client.checked("GET", "/containers/\(b)/json").json?["State"]?["Health"] != nil)
+            for c in [id, a, b] { try d.client.checked("DELETE", "/containers/\(c)", query: [("force", "1")]) }
+        }
+    }
+}

@@ -148,6 +148,32 @@ extension ContainerOptions {
             ("Labels", .map(labels)),
         ])
         if let stopSignal, !stopSignal.isEmpty { config["StopSignal"] = .string(stopSignal) }
+        // Health check flags, as the docker CLI sends them (durations in nanoseconds).
+        let healthFlags =
+            healthCmd != nil || healthInterval != nil || healthRetries != nil || healthTimeout != nil
+            || healthStartPeriod != nil
+        if noHealthcheck {
+            if healthFlags { throw runError("--no-healthcheck conflicts with --health-* options") }
+            config["Healthcheck"] = .object([("Test", .strings(["NONE"]))])
+        } else if healthFlags {
+            func nanos(_ value: String?, _ flag: String) throws(CLIError) -> Int64 {
+                guard let value else { return 0 }
+                guard let seconds = TimeFormat.parseDuration(value), seconds >= 0 else {
+                    throw flagError(value, flag, "time: invalid duration \"\(value)\"")
+                }
+                return Int64(seconds * 1e9)
+            }
+            var check: JSONValue = .object([])
+            if let healthCmd { check["Test"] = .strings(["CMD-SHELL", healthCmd]) }
+            check["Interval"] = .int(try nanos(healthInterval, "--health-interval"))
+            check["Timeout"] = .int(try nanos(healthTimeout, "--health-timeout"))
+            check["StartPeriod"] = .int(try nanos(healthStartPeriod, "--health-start-period"))
+            if let healthRetries {
+                guard healthRetries >= 0 else { throw runError("--health-retries cannot be negative") }
+                check["Retries"] = .int(healthRetries)
+            }
+            config["Healthcheck"] = check
+        }
         if let stopTimeout { config["StopTimeout"] = .int(stopTimeout) }
 
         // -p and --expose, as the docker CLI's nat.ParsePortSpecs: [ip:][hostPort:]containerPort[/proto],

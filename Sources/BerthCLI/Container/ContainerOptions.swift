@@ -38,6 +38,34 @@ struct ContainerOptions: ParsableArguments {
         help: ArgumentHelp("Read in a file of environment variables.", valueName: "file"))
     var envFile: [String] = []
 
+    @Option(name: .customLong("health-cmd"), help: ArgumentHelp("Command to run to check health.", valueName: "string"))
+    var healthCmd: String?
+
+    @Option(
+        name: .customLong("health-interval"),
+        help: ArgumentHelp("Time between running the check (ms|s|m|h) (default 0s).", valueName: "duration"))
+    var healthInterval: String?
+
+    @Option(
+        name: .customLong("health-retries"),
+        help: ArgumentHelp("Consecutive failures needed to report unhealthy.", valueName: "int"))
+    var healthRetries: Int?
+
+    @Option(
+        name: .customLong("health-start-period"),
+        help: ArgumentHelp(
+            "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s).",
+            valueName: "duration"))
+    var healthStartPeriod: String?
+
+    @Option(
+        name: .customLong("health-timeout"),
+        help: ArgumentHelp("Maximum time to allow one check to run (ms|s|m|h) (default 0s).", valueName: "duration"))
+    var healthTimeout: String?
+
+    @Flag(name: .customLong("no-healthcheck"), help: "Disable any container-specified HEALTHCHECK.")
+    var noHealthcheck = false
+
     @Option(name: .shortAndLong, help: ArgumentHelp("Container host name.", valueName: "string"))
     var hostname: String = ""
 

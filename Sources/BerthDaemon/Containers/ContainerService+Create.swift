@@ -120,6 +120,18 @@ extension ContainerService {
                 c[key] = v
             }
         }
+        // HEALTHCHECK: the container's own fields win, each missing one comes from the image.
+        if let imageCheck = image["Healthcheck"], !imageCheck.isNull {
+            var check = config["Healthcheck"] ?? .null
+            if check.isNull { check = .object([]) }
+            for (k, v) in imageCheck.objectMembers
+            where check[k] == nil || check[k]?.isNull == true
+                || (k == "Test" && (check[k]?.arrayValue ?? []).isEmpty) || check[k]?.intValue == 0
+            {
+                check[k] = v
+            }
+            c["Healthcheck"] = check
+        }
         var labels = image["Labels"]?.stringMap ?? [:]
         for (k, v) in config["Labels"]?.stringMap ?? [:] { labels[k] = v }
         c["Labels"] = .map(labels)

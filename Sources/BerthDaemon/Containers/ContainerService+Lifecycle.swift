@@ -64,6 +64,7 @@ extension ContainerService {
         // previous or the new record (replaced by rename, never rewritten in place).
         saveQuietly(record, durable: false)
         emit("start", record)
+        startHealthChecks(id)
         notifyHooks(.poststart, record)
         if let pending = runtimes[id]?.pendingExit {
             runtimes[id]?.pendingExit = nil
@@ -246,6 +247,7 @@ extension ContainerService {
         guard var record = records[id], record.isRunning else { return }
         runtimes[id]?.session?.close()
         runtimes[id]?.session = nil
+        stopHealthChecks(id)
         dropExecs(of: id)
         await releaseVolumes(record)
         record.status = .exited

@@ -50,6 +50,7 @@ extension ContainerService {
                 }
                 saveQuietly(record)
                 logger.info("adopted running container", metadata: [LogKey.container: "\(id)", LogKey.pid: "\(pid)"])
+                startHealthChecks(id)
                 continue
             }
             let file = "\(stateDir(id))/exit.json"

@@ -16,6 +16,7 @@ extension ContainerService {
             ("StartedAt", time(r.startedAt)), ("FinishedAt", time(r.finishedAt)),
         ])
         if r.status == .removing { state["Status"] = .string("removing") }
+        if let h = health[r.id], r.isRunning { state["Health"] = h.json }
         let metadata = await storage.metadata(id: r.id)
         var hostConfig = r.hostConfig
         for key in ["Binds", "CapAdd", "CapDrop", "Dns", "DnsSearch", "ExtraHosts", "SecurityOpt", "Ulimits"]
@@ -140,6 +141,10 @@ extension ContainerService {
                     return false
                 }
             }
+            if let wanted = filters["health"] {
+                let status = health[r.id]?.status ?? "none"
+                if !wanted.contains(status) { return false }
+            }
             if let nets = filters["network"] {
                 let joined =
                     (r.primaryDetached ? [] : [r.networkMode, findNetwork(r.networkMode)?.id ?? ""])
@@ -168,7 +173,7 @@ extension ContainerService {
                     ("Ports", Self.portsListJSON(r)),
                     ("Labels", .map(r.labels)),
                     ("State", .string(r.status.rawValue)),
-                    ("Status", .string(Self.statusText(r))),
+                    ("Status", .string(Self.statusText(r, health: health[r.id]))),
                     ("HostConfig", .object([("NetworkMode", .string(r.networkMode))])),
                     (
                         "NetworkSettings",
@@ -241,10 +246,16 @@ extension ContainerService {
     }
 
     /// `Up 2 seconds`, `Exited (0) 3 minutes ago`, `Created` — as `docker ps` shows.
-    static func statusText(_ r: ContainerRecord) -> String {
+    static func statusText(_ r: ContainerRecord, health: HealthState? = nil) -> String {
         let now = Clock.nowNanos()
         switch r.status {
-        case .running: return "Up " + humanDuration(now - r.startedAt)
+        case .running:
+            let up = "Up " + humanDuration(now - r.startedAt)
+            switch health?.status {
+            case "starting": return up + " (health: starting)"
+            case let s?: return up + " (\(s))"
+            case nil: return up
+            }
         case .paused: return "Up " + humanDuration(now - r.startedAt) + " (Paused)"
         case .restarting: return "Restarting (\(r.exitCode)) " + humanDuration(now - r.finishedAt) + " ago"
         case .removing: return "Removal In Progress"

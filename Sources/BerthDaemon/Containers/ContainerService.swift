@@ -57,6 +57,9 @@ actor ContainerService {
     /// Set when the daemon stops: its connections to the shims close, which says nothing about the containers
     /// (they keep running, and the next daemon adopts them).
     var shuttingDown = false
+    /// Health of running containers with a health check, and the tasks that probe them.
+    var health: [String: HealthState] = [:]
+    var healthTasks: [String: Task<Void, Never>] = [:]
 
     func prepareForShutdown() {
         shuttingDown = true
