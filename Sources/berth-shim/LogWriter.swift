@@ -4,14 +4,48 @@ import Glibc
 
 /// Writes the container's output to its json-file log, one JSON object per line, as Docker's json-file driver:
 /// `{"log":"text\n","stream":"stdout","time":"2026-11-29T14:03:07.123456789Z"}`.
+///
+/// With `maxSize` (`--log-opt max-size`) the file is rotated before it would grow past it: `PATH` becomes
+/// `PATH.1`, `PATH.1` becomes `PATH.2`, … and only `maxFiles` files are kept (`max-file`, at least 1: then the
+/// file starts over).
 final class LogWriter {
-    private let fd: Int32
+    private var fd: Int32
+    private let path: String
+    private let maxSize: Int64
+    private let maxFiles: Int
+    private var size: Int64 = 0
     /// Partial lines per stream, flushed at a newline, at 16 KiB, or at the end.
     private var partial: [String: [UInt8]] = [:]
     private static let maxLine = 16 * 1024
 
-    init(path: String) throws(BerthError) {
-        fd = try Syscall.call("open \(path)") { open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640) }
+    init(path: String, maxSize: Int64 = 0, maxFiles: Int = 1) throws(BerthError) {
+        self.path = path
+        self.maxSize = maxSize
+        self.maxFiles = max(1, maxFiles)
+        fd = try Self.open(path)
+        var st = stat()
+        if fstat(fd, &st) == 0 { size = Int64(st.st_size) }
+    }
+
+    private static func open(_ path: String) throws(BerthError) -> Int32 {
+        try Syscall.call("open \(path)") { Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640) }
+    }
+
+    private func rotate() {
+        close(fd)
+        if maxFiles > 1 {
+            unlink("\(path).\(maxFiles - 1)")
+            for n in stride(from: maxFiles - 2, through: 1, by: -1) { rename("\(path).\(n)", "\(path).\(n + 1)") }
+            rename(path, "\(path).1")
+        } else {
+            unlink(path)
+        }
+        size = 0
+        if let reopened = try? Self.open(path) {
+            fd = reopened
+        } else {
+            fd = Glibc.open("/dev/null", O_WRONLY | O_CLOEXEC)
+        }
     }
 
     func append(_ bytes: [UInt8], stream: String) {
@@ -40,6 +74,8 @@ final class LogWriter {
         var out = "{\"log\":"
         JSONValue.writeString(String(decoding: line, as: UTF8.self), to: &out)
         out += ",\"stream\":\"\(stream)\",\"time\":\"\(Clock.rfc3339Nano(Clock.nowNanos()))\"}\n"
-        try? FileSystem.writeAll(fd: fd, Array(out.utf8), what: "log")
+        let bytes = Array(out.utf8)
+        if maxSize > 0, size > 0, size + Int64(bytes.count) > maxSize { rotate() }
+        if (try? FileSystem.writeAll(fd: fd, bytes, what: "log")) != nil { size += Int64(bytes.count) }
     }
 }

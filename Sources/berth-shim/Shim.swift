@@ -50,7 +50,9 @@ final class Shim {
         let started: (pid: Int32, pidfd: Int32, stdin: Int32, stdout: Int32, stderr: Int32)
         do {
             // An exec's output goes to its client only, as with Docker.
-            if !spec.logPath.isEmpty { log = try LogWriter(path: spec.logPath) }
+            if !spec.logPath.isEmpty {
+                log = try LogWriter(path: spec.logPath, maxSize: spec.logMaxSize, maxFiles: spec.logMaxFiles)
+            }
             listenFD = try listen(path: spec.stateDir + "/shim.sock")
             started = try startContainer()
         } catch {

@@ -241,3 +241,44 @@ struct ExecAndControlTests {
         }
     }
 }
+
+/// json-file rotation with `--log-opt max-size` and `max-file`.
+@Suite(.serialized)
+struct LogRotationTests {
+    @Test func logsRotateAndReadInOrder() async throws {
+        try await TestDaemon.with { d in
+            let logConfig: JSONValue = .object([
+                ("Type", .string("json-file")),
+                ("Config", .object([("max-size", .string("2k")), ("max-file", .string("3"))])),
+            ])
+            let id = try d.create(
+                ["sh", "-c", "i=0; while [ $i -lt 300 ]; do echo line-$i; i=$((i+1)); done"],
+                host: [("LogConfig", logConfig)])
+            try d.client.checked("POST", "/containers/\(id)/start")
+            _ = try d.client.checked("POST", "/containers/\(id)/wait")
+            let base = try #require(try d.client.checked("GET", "/containers/\(id)/json").json?["LogPath"]?.stringValue)
+            for file in [base, base + ".1", base + ".2"] {
+                let size = (try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? -1
+                #expect(size > 0 && size <= 2048, "\(file): \(size)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: base + ".3"))
+            let lines = try d.logs(id).0.split(separator: "\n").map(String.init)
+            #expect(lines.last == "line-299")
+            // What is kept is the newest part, in order, without gaps.
+            let numbers = lines.compactMap { Int($0.dropFirst(5)) }
+            #expect(numbers == Array((300 - numbers.count)..<300))
+            #expect(numbers.count > 50)
+            for bad in [["max-size": "lots"], ["max-file": "2"], ["max-size": "1k", "max-file": "0"], ["bogus": "1"]] {
+                let body: JSONValue = .object([
+                    ("Image", .string("busybox")), ("Cmd", .strings(["true"])),
+                    (
+                        "HostConfig",
+                        .object([("LogConfig", .object([("Type", .string("json-file")), ("Config", .map(bad))]))])
+                    ),
+                ])
+                let r = try d.client.call("POST", "/containers/create", body: Array(body.serialized.utf8))
+                #expect(r.status == 400, "\(bad)")
+            }
+        }
+    }
+}

@@ -117,6 +117,14 @@ extension ContainerOptions {
                 throw flagError(v, "-v, --volume", "invalid volume specification: '\(v)'")
             }
         }
+        var logOptions: [String: String] = [:]
+        for o in logOpt {
+            let kv = o.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2 else {
+                throw flagError(o, "--log-opt", "invalid key value pair format in driver options")
+            }
+            logOptions[kv[0]] = kv[1]
+        }
         var mounts: [JSONValue] = []
         for m in mount {
             do { mounts.append(try Self.parseMount(m)) } catch { throw flagError(m, "--mount", error.message) }
@@ -230,6 +238,7 @@ extension ContainerOptions {
             ("Binds", binds.isEmpty ? .null : .strings(binds)),
             ("VolumeDriver", .string(volumeDriver)),
             ("VolumesFrom", volumesFrom.isEmpty ? .null : .strings(volumesFrom)),
+            ("LogConfig", .object([("Type", .string(logDriver)), ("Config", .map(logOptions))])),
         ])
         if !mounts.isEmpty { config["HostConfig"]?["Mounts"] = .array(mounts) }
         if !tmpfsMounts.isEmpty { config["HostConfig"]?["Tmpfs"] = .object(tmpfsMounts) }

@@ -75,6 +75,13 @@ struct ContainerOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: ArgumentHelp("Set meta data on a container.", valueName: "key=value"))
     var label: [String] = []
 
+    @Option(
+        name: .customLong("log-driver"), help: ArgumentHelp("Logging driver for the container.", valueName: "string"))
+    var logDriver: String = ""
+
+    @Option(name: .customLong("log-opt"), help: ArgumentHelp("Log driver options.", valueName: "list"))
+    var logOpt: [String] = []
+
     @Option(name: .shortAndLong, help: ArgumentHelp("Memory limit.", valueName: "bytes"))
     var memory: String?
 

@@ -94,6 +94,8 @@ public struct ShimSpec: Sendable, Equatable {
     public var resources: Resources = Resources()
     /// json-file rotation: 0 means unlimited.
     public var logMaxSize: Int64 = 0
+    /// json-file rotation: how many files are kept (`max-file`).
+    public var logMaxFiles: Int = 1
     /// Write phase timings to the shim's log (`<state>/shim.log`); set when the daemon logs at debug level.
     public var trace: Bool = false
 
@@ -263,7 +265,7 @@ extension ShimSpec {
                             ("allowAllDevices", .bool(resources.allowAllDevices)),
                         ])
                     ),
-                    ("logMaxSize", num(logMaxSize)),
+                    ("logMaxSize", num(logMaxSize)), ("logMaxFiles", .int(logMaxFiles)),
                     ("trace", .bool(trace)),
                 ])
     }
@@ -337,6 +339,7 @@ extension ShimSpec {
             resources.allowAllDevices = r["allowAllDevices"]?.boolValue ?? false
         }
         logMaxSize = Int64(json["logMaxSize"]?.intValue ?? 0)
+        logMaxFiles = json["logMaxFiles"]?.intValue ?? 1
         trace = json["trace"]?.boolValue ?? false
     }
 }

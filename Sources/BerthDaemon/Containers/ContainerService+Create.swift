@@ -249,7 +249,32 @@ extension ContainerService {
         if !["", "json-file"].contains(logType) {
             throw .invalidArgument("logging driver \(logType) is not supported")
         }
+        let logOptions = h["LogConfig"]?["Config"]?.stringMap ?? [:]
+        _ = try Self.logRotation(logOptions)
         h["LogConfig"] = .object([("Type", .string("json-file")), ("Config", h["LogConfig"]?["Config"] ?? .object([]))])
+    }
+
+    /// json-file's `max-size` and `max-file` log options (Docker's validation and messages).
+    static func logRotation(_ options: [String: String]) throws(BerthError) -> (maxSize: Int64, maxFiles: Int) {
+        for key in options.keys where !["max-size", "max-file", "compress", "labels", "env", "tag"].contains(key) {
+            throw .invalidArgument("unknown log opt '\(key)' for json-file log driver")
+        }
+        var maxSize: Int64 = 0
+        if let text = options["max-size"] {
+            guard let size = try? ByteSize.parse(text), size > 0 else {
+                throw .invalidArgument("invalid value for log-opt max-size: \(text)")
+            }
+            maxSize = size
+        }
+        var maxFiles = 1
+        if let text = options["max-file"] {
+            guard let n = Int(text), n >= 1 else {
+                throw .invalidArgument("max-file cannot be less than 1")
+            }
+            if maxSize == 0 { throw .invalidArgument("max-file cannot be set when max-size is not set") }
+            maxFiles = n
+        }
+        return (maxSize, maxFiles)
     }
 
     /// `0-2,4` → [0,1,2,4]; nil when malformed.

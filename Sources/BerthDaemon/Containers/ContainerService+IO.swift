@@ -30,16 +30,30 @@ extension ContainerService {
     nonisolated func streamLogs(id: String, tty: Bool, options: LogOptions, to writer: any StreamWriter) async {
         let path = await logPath(id)
         var offset = 0
+        var inode = Self.inode(path)
         var pendingLine: [UInt8] = []
         var first = true
+        // Rotated files (`--log-opt max-size`), oldest first, come before the current one.
+        var rotated: [UInt8] = []
+        for n in stride(from: 32, through: 1, by: -1) { rotated += Self.readFrom(path: "\(path).\(n)", offset: 0) }
         while true {
             let running = await records[id]?.isRunning ?? false
-            // Only what was appended since the last round is read.
-            let appended = Self.readFrom(path: path, offset: offset)
+            // Only what was appended since the last round is read; a rotation meanwhile leaves the rest of the
+            // previous file in PATH.1.
+            var appended = rotated
+            rotated = []
+            let now = Self.inode(path)
+            if now != inode {
+                appended += Self.readFrom(path: path + ".1", offset: offset)
+                offset = 0
+                inode = now
+            }
+            let current = Self.readFrom(path: path, offset: offset)
+            offset += current.count
+            appended += current
             var entries: [(stream: String, text: [UInt8], time: String, nanos: Int64)] = []
             if !appended.isEmpty {
                 var chunk = pendingLine + appended
-                offset += appended.count
                 pendingLine = []
                 if let lastNewline = chunk.lastIndex(of: 0x0A) {
                     pendingLine = Array(chunk[(lastNewline + 1)...])
@@ -71,6 +85,11 @@ extension ContainerService {
             if !options.follow || !running || writer.isClosed { return }
             try? await Task.sleep(nanoseconds: 50_000_000)
         }
+    }
+
+    nonisolated static func inode(_ path: String) -> UInt64 {
+        var st = stat()
+        return stat(path, &st) == 0 ? UInt64(st.st_ino) : 0
     }
 
     /// The bytes of `path` from `offset` to its current end (empty when there are none or it is gone).

@@ -144,6 +144,7 @@ extension ContainerService {
         spec.openStdin = c["OpenStdin"]?.boolValue ?? false
         spec.stdinOnce = c["StdinOnce"]?.boolValue ?? false
         spec.tty = record.tty
+        (spec.logMaxSize, spec.logMaxFiles) = try Self.logRotation(h["LogConfig"]?["Config"]?.stringMap ?? [:])
         if let size = h["ConsoleSize"]?.arrayValue, size.count == 2 {
             spec.consoleRows = size[0].intValue ?? 0
             spec.consoleCols = size[1].intValue ?? 0
