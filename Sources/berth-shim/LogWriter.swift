@@ -48,34 +48,57 @@ final class LogWriter {
         }
     }
 
+    /// Logs what the container wrote: one entry per line, all stamped with the time they were read, written
+    /// with one write.
     func append(_ bytes: [UInt8], stream: String) {
+        let time = Array(Clock.rfc3339Nano(Clock.nowNanos()).utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + bytes.count / 8 + 128)
         var pending = partial[stream, default: []]
         var start = 0
-        for (i, b) in bytes.enumerated() where b == 0x0A {
-            pending.append(contentsOf: bytes[start...i])
-            emit(pending, stream: stream)
-            pending.removeAll(keepingCapacity: true)
-            start = i + 1
+        while let nl = bytes[start...].firstIndex(of: 0x0A) {
+            if pending.isEmpty {
+                JSONLogLine.encode(bytes[start...nl], stream: stream, time: time, into: &out)
+            } else {
+                pending.append(contentsOf: bytes[start...nl])
+                JSONLogLine.encode(pending[...], stream: stream, time: time, into: &out)
+                pending.removeAll(keepingCapacity: true)
+            }
+            start = nl + 1
         }
         pending.append(contentsOf: bytes[start...])
         if pending.count >= LogWriter.maxLine {
-            emit(pending, stream: stream)
+            JSONLogLine.encode(pending[...], stream: stream, time: time, into: &out)
             pending.removeAll()
         }
         partial[stream] = pending
+        write(out)
     }
 
     func flush() {
-        for (stream, pending) in partial where !pending.isEmpty { emit(pending, stream: stream) }
+        let time = Array(Clock.rfc3339Nano(Clock.nowNanos()).utf8)
+        var out: [UInt8] = []
+        for (stream, pending) in partial where !pending.isEmpty {
+            JSONLogLine.encode(pending[...], stream: stream, time: time, into: &out)
+        }
         partial.removeAll()
+        write(out)
     }
 
-    private func emit(_ line: [UInt8], stream: String) {
-        var out = "{\"log\":"
-        JSONValue.writeString(String(decoding: line, as: UTF8.self), to: &out)
-        out += ",\"stream\":\"\(stream)\",\"time\":\"\(Clock.rfc3339Nano(Clock.nowNanos()))\"}\n"
-        let bytes = Array(out.utf8)
-        if maxSize > 0, size > 0, size + Int64(bytes.count) > maxSize { rotate() }
-        if (try? FileSystem.writeAll(fd: fd, bytes, what: "log")) != nil { size += Int64(bytes.count) }
+    /// Writes whole lines, rotating before the file would pass `maxSize`.
+    private func write(_ out: [UInt8]) {
+        guard !out.isEmpty else { return }
+        if maxSize <= 0 || size + Int64(out.count) <= maxSize {
+            if (try? FileSystem.writeAll(fd: fd, out, what: "log")) != nil { size += Int64(out.count) }
+            return
+        }
+        var start = 0
+        while start < out.count {
+            let end = (out[start...].firstIndex(of: 0x0A) ?? out.count - 1) + 1
+            let line = out[start..<end]
+            if size > 0, size + Int64(line.count) > maxSize { rotate() }
+            if (try? FileSystem.writeAll(fd: fd, Array(line), what: "log")) != nil { size += Int64(line.count) }
+            start = end
+        }
     }
 }

@@ -51,40 +51,63 @@ extension ContainerService {
             let current = Self.readFrom(path: path, offset: offset)
             offset += current.count
             appended += current
-            var entries: [(stream: String, text: [UInt8], time: String, nanos: Int64)] = []
+            var out: [UInt8] = []
             if !appended.isEmpty {
                 var chunk = pendingLine + appended
                 pendingLine = []
                 if let lastNewline = chunk.lastIndex(of: 0x0A) {
                     pendingLine = Array(chunk[(lastNewline + 1)...])
-                    chunk = Array(chunk[...lastNewline])
+                    chunk.removeSubrange((lastNewline + 1)...)
                 } else {
                     pendingLine = chunk
                     chunk = []
                 }
-                for line in chunk.split(separator: 0x0A) {
-                    guard let json = try? JSONValue.parse(bytes: Array(line)), let stream = json["stream"]?.stringValue,
-                        let log = json["log"]?.stringValue
-                    else { continue }
-                    let time = json["time"]?.stringValue ?? ""
-                    entries.append((stream, Array(log.utf8), time, Clock.parseRFC3339(time) ?? 0))
+                var from = chunk.startIndex
+                if first, let tail = options.tail { from = Self.startOfLast(tail, linesIn: chunk) }
+                // Lines are decoded without a general JSON parser and sent in batches: logs of a chatty container
+                // run to hundreds of MB.
+                while from < chunk.endIndex {
+                    let nl = chunk[from...].firstIndex(of: 0x0A) ?? chunk.endIndex
+                    defer { from = nl + 1 }
+                    guard let e = JSONLogLine.decode(chunk[from..<nl]) else { continue }
+                    if e.stream == "stdout" && !options.stdout || e.stream == "stderr" && !options.stderr { continue }
+                    if options.since > 0 || options.until > 0 {
+                        let nanos = Clock.parseRFC3339(e.time) ?? 0
+                        if options.since > 0, nanos < options.since { continue }
+                        if options.until > 0, nanos > options.until { continue }
+                    }
+                    var payload = e.log
+                    if options.timestamps { payload = Array((e.time + " ").utf8) + payload }
+                    if tty { out += payload } else { out += Self.frame(e.stream == "stderr" ? 2 : 1, payload) }
+                    if out.count >= 1 << 18 {
+                        do { try await writer.write(out) } catch { return }
+                        out.removeAll(keepingCapacity: true)
+                    }
                 }
             }
-            if first, let tail = options.tail { entries = Array(entries.suffix(max(0, tail))) }
             first = false
-            for e in entries {
-                if e.stream == "stdout" && !options.stdout || e.stream == "stderr" && !options.stderr { continue }
-                if options.since > 0, e.nanos < options.since { continue }
-                if options.until > 0, e.nanos > options.until { continue }
-                var payload = e.text
-                if options.timestamps { payload = Array((e.time + " ").utf8) + payload }
-                let out = tty ? payload : Self.frame(e.stream == "stderr" ? 2 : 1, payload)
+            if !out.isEmpty {
                 do { try await writer.write(out) } catch { return }
             }
             // `running` was read before the file: once it is false, everything the container wrote is read.
             if !options.follow || !running || writer.isClosed { return }
             try? await Task.sleep(nanoseconds: 50_000_000)
         }
+    }
+
+    /// Where the last `count` lines of `bytes` (each ending with a newline) start.
+    nonisolated static func startOfLast(_ count: Int, linesIn bytes: [UInt8]) -> Int {
+        guard count > 0 else { return bytes.endIndex }
+        var seen = 0
+        var i = bytes.endIndex - 1
+        while i > bytes.startIndex {
+            if bytes[i - 1] == 0x0A {
+                seen += 1
+                if seen == count { return i }
+            }
+            i -= 1
+        }
+        return bytes.startIndex
     }
 
     nonisolated static func inode(_ path: String) -> UInt64 {

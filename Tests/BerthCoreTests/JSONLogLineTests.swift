@@ -1,0 +1,35 @@
+import BerthCore
+import Testing
+
+struct JSONLogLineTests {
+    func encode(_ bytes: [UInt8], stream: String = "stdout") -> String {
+        var out: [UInt8] = []
+        JSONLogLine.encode(bytes[...], stream: stream, time: Array("T".utf8), into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    @Test func encodesAsDockerDoes() {
+        #expect(encode(Array("hello\n".utf8)) == #"{"log":"hello\n","stream":"stdout","time":"T"}"# + "\n")
+        #expect(
+            encode(Array("q\"b\\t\t\r\u{1}\n".utf8)) == #"{"log":"q\"b\\t\t\r\u0001\n","stream":"stdout","time":"T"}"#
+                + "\n")
+        #expect(encode(Array("héllo €😀".utf8), stream: "stderr").contains("héllo €😀"))
+        // Invalid UTF-8 becomes U+FFFD.
+        #expect(encode([0x61, 0xFF, 0x62, 0xC3]) == #"{"log":"a�b�","stream":"stdout","time":"T"}"# + "\n")
+    }
+
+    @Test func decodesWhatItEncodesAndDockersLines() throws {
+        for text in ["plain\n", "tab\there \"quoted\" back\\slash\n", "ü ß 😀\n", "\u{7}bell", ""] {
+            var out: [UInt8] = []
+            JSONLogLine.encode(Array(text.utf8)[...], stream: "stderr", time: Array("2026".utf8), into: &out)
+            let e = try #require(JSONLogLine.decode(out.dropLast()))
+            #expect(e.log == Array(text.utf8))
+            #expect(e.stream == "stderr" && e.time == "2026")
+        }
+        let docker = #"{"log":"caf\u00e9 \ud83d\ude00\n","stream":"stdout","time":"2026-11-29T10:00:00.1Z"}"#
+        let e = try #require(JSONLogLine.decode(Array(docker.utf8)[...]))
+        #expect(String(decoding: e.log, as: UTF8.self) == "café 😀\n")
+        #expect(JSONLogLine.decode(Array("not json".utf8)[...]) == nil)
+        #expect(JSONLogLine.decode(Array(#"{"log":"x""#.utf8)[...]) == nil)
+    }
+}

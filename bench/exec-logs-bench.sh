@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# exec latency into a running container and json-file logging throughput (issue 5). Writes
+# bench/RESULTS-exec-logs.md.
+#
+#   bench/exec-logs-bench.sh [EXECS] [LOG_MB]        (as root)
+#
+# exec: `POST /containers/{id}/exec` + `POST /exec/{id}/start` (hijacked, read to its end) + `GET /exec/{id}/json`
+# for `true`, as docker-py and the docker CLI do it, over the unix socket; and `berth exec C true` as a command.
+# logs: a container writes LOG_MB of 100-byte lines; the time until it has exited (everything is in the log)
+# and `berth logs` reading all of it back, with every line counted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+execs=${1:-200}
+logmb=${2:-100}
+swift build -c release --product berthd >/dev/null
+swift build -c release --product berth-shim >/dev/null
+swift build -c release --product berth >/dev/null
+bin=$(swift build -c release --show-bin-path)
+work=$(mktemp -d /var/tmp/berth-xbench.XXXXXX)
+run=$(mktemp -d /run/berth-xbench.XXXXXX)
+sock=$run/berth.sock
+suffix=$(basename "$work" | tail -c 7)
+printf 'return { network = { bridge = { name = "bx%s" }, nft_table = "bx_%s" } }\n' "$suffix" "$suffix" >"$work/config.lua"
+"$bin/berthd" --config "$work/config.lua" --root "$work/lib" --exec-root "$run" >"$work/berthd.log" 2>&1 &
+daemon=$!
+cleanup() {
+  "$bin/berth" -H "unix://$sock" rm -f $("$bin/berth" -H "unix://$sock" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
+  kill -TERM $daemon 2>/dev/null; wait $daemon 2>/dev/null || true
+  ip link del "bx$suffix" 2>/dev/null || true
+  nft delete table ip "bx_$suffix" 2>/dev/null || true
+  rm -rf "$work" "$run"
+}
+trap cleanup EXIT
+for _ in $(seq 100); do "$bin/berth" -H "unix://$sock" version >/dev/null 2>&1 && break; sleep 0.1; done
+contrib/mkimage-busybox.sh "$work/busybox.tar" >/dev/null
+"$bin/berth" -H "unix://$sock" import "$work/busybox.tar" busybox:latest >/dev/null
+
+python3 - "$execs" "$logmb" "$bin/berth" "$sock" <<'PY' | tee "$work/out.txt"
+import http.client, json, socket, statistics, subprocess, sys, time
+execs, logmb, berth, sock = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+cli = [berth, "-H", "unix://" + sock]
+class Unix(http.client.HTTPConnection):
+    def __init__(self): super().__init__("localhost")
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX); self.sock.connect(sock)
+def api(method, path, body=None):
+    c = Unix(); c.request(method, "/v1.44" + path, body=None if body is None else json.dumps(body), headers={"Content-Type": "application/json"})
+    r = c.getresponse(); data = r.read(); c.close()
+    if r.status >= 300: raise SystemExit(f"{method} {path}: {r.status} {data!r}")
+    return json.loads(data) if data else None
+def exec_once(cid):
+    eid = api("POST", f"/containers/{cid}/exec", {"Cmd": ["true"], "AttachStdout": True, "AttachStderr": True})["Id"]
+    s = socket.socket(socket.AF_UNIX); s.connect(sock)
+    body = b'{"Detach":false,"Tty":false}'
+    s.sendall(b"POST /v1.44/exec/" + eid.encode() + b"/start HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    while s.recv(65536): pass
+    s.close()
+    code = api("GET", f"/exec/{eid}/json")["ExitCode"]
+    if code != 0: raise SystemExit(f"exec exit code {code}")
+cid = subprocess.run(cli + ["run", "-d", "busybox", "sleep", "600"], check=True, capture_output=True, text=True).stdout.strip()
+for _ in range(10): exec_once(cid)
+t = []
+for _ in range(execs):
+    s = time.perf_counter(); exec_once(cid); t.append((time.perf_counter() - s) * 1000)
+print(f"exec true through the API (create, hijacked start, inspect): min {min(t):.1f} ms, median {statistics.median(t):.1f} ms, p90 {sorted(t)[int(len(t)*0.9)]:.1f} ms ({execs} runs)")
+t = []
+for _ in range(max(20, execs // 4)):
+    s = time.perf_counter(); subprocess.run(cli + ["exec", cid, "true"], check=True); t.append((time.perf_counter() - s) * 1000)
+print(f"berth exec C true (the command, process start included): median {statistics.median(t):.1f} ms ({len(t)} runs)")
+subprocess.run(cli + ["rm", "-f", cid], check=True, capture_output=True)
+
+lines = logmb * 1024 * 1024 // 100
+script = f"yes 0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789 | cut -c1-99 | head -n {lines}"
+s = time.perf_counter()
+cid = subprocess.run(cli + ["run", "-d", "busybox", "sh", "-c", script], check=True, capture_output=True, text=True).stdout.strip()
+subprocess.run(cli + ["wait", cid], check=True, capture_output=True)
+write = time.perf_counter() - s
+s = time.perf_counter()
+p = subprocess.Popen(cli + ["logs", cid], stdout=subprocess.PIPE)
+got = 0; count = 0
+while True:
+    chunk = p.stdout.read(1 << 20)
+    if not chunk: break
+    got += len(chunk); count += chunk.count(b"\n")
+p.wait()
+read = time.perf_counter() - s
+mb = lines * 100 / 1e6
+print(f"logging {mb:.0f} MB ({lines} lines) from a container to its json-file log: {write:.2f} s, {mb / write:.0f} MB/s")
+print(f"berth logs reading them back: {read:.2f} s, {got / 1e6 / read:.0f} MB/s; lines {count} of {lines}{' (none lost)' if count == lines else ' LOST LINES'}")
+subprocess.run(cli + ["rm", "-f", cid], check=True, capture_output=True)
+PY
+
+{
+  echo "# exec and logs benchmark"
+  echo
+  echo "Measured by \`bench/exec-logs-bench.sh $execs $logmb\` on $(date -u +%Y-%m-%d) ($(nproc) cores, kernel $(uname -r)); release build."
+  echo
+  echo '```'
+  cat "$work/out.txt"
+  echo '```'
+  echo
+  echo "Targets (issue 5): exec under 10 ms median (Docker: about 60-100 ms); logs of a container writing 100 MB: none lost, at least 200 MB/s."
+} >bench/RESULTS-exec-logs.md
+echo "wrote bench/RESULTS-exec-logs.md"
