@@ -73,7 +73,7 @@ let package = Package(
         .target(
             name: "BerthCLI",
             dependencies: [
-                "BerthCore", "BerthAPIClient",
+                "BerthCore", "BerthAPIClient", "BerthOS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(

@@ -77,22 +77,7 @@ public struct ShimLauncher: Sendable {
     }
 
     public static func spawn(path: String, args: [String], env: [String], fds: [Int32]) -> pid_t {
-        let cArgs = args.map { strdup($0) } + [nil]
-        let cEnv = env.map { strdup($0) } + [nil]
-        defer {
-            for p in cArgs { free(p) }
-            for p in cEnv { free(p) }
-        }
-        return cArgs.withUnsafeBufferPointer { a in
-            cEnv.withUnsafeBufferPointer { e in
-                guard let argBase = a.baseAddress, let envBase = e.baseAddress else { return -EINVAL }
-                return argBase.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: cArgs.count) { ap in
-                    envBase.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: cEnv.count) { ep in
-                        berth_spawn(path, ap, ep, fds, Int32(fds.count))
-                    }
-                }
-            }
-        }
+        HostCommand.spawn(path: path, args: args, env: env, fds: fds)
     }
 
     func connect(session: ShimSession, fd: Int32) async throws -> Channel {

@@ -141,4 +141,37 @@ struct CLIManageTests {
             #expect(r.stdout.hasPrefix("TYPE") && r.stdout.contains("Local Volumes"))
         }
     }
+
+    /// `berth cp` both ways with Docker's path rules: into a directory, to a new name, a directory's contents.
+    @Test func copyBothWays() async throws {
+        try await TestDaemon.with { d in
+            _ = try CLITests.berth(
+                d,
+                [
+                    "run", "-d", "--name", "cpx", "busybox", "sh", "-c",
+                    "mkdir -p /d/e; echo y > /d/e/y; echo f > /f; sleep 60",
+                ])
+            usleep(300_000)
+            let host = d.root + "/cp"
+            try FileManager.default.createDirectory(atPath: host, withIntermediateDirectories: true)
+            #expect(try CLITests.berth(d, ["cp", "cpx:/f", host + "/g"]).status == 0)
+            #expect(try String(contentsOfFile: host + "/g", encoding: .utf8) == "f\n")
+            #expect(try CLITests.berth(d, ["cp", "cpx:/d", host]).status == 0)
+            #expect(try String(contentsOfFile: host + "/d/e/y", encoding: .utf8) == "y\n")
+            #expect(try CLITests.berth(d, ["cp", "cpx:/d/.", host + "/copy"]).status == 0)
+            #expect(FileManager.default.fileExists(atPath: host + "/copy/e/y"))
+            try "from host\n".write(toFile: host + "/h", atomically: true, encoding: .utf8)
+            #expect(try CLITests.berth(d, ["cp", host + "/h", "cpx:/tmp/"]).status == 0)
+            #expect(try CLITests.berth(d, ["cp", host + "/h", "cpx:/tmp/renamed"]).status == 0)
+            #expect(
+                try CLITests.berth(d, ["exec", "cpx", "cat", "/tmp/h", "/tmp/renamed"]).stdout
+                    == "from host\nfrom host\n")
+            #expect(
+                try CLITests.berth(d, ["cp", host + "/d", "cpx:/f"]).stderr.contains(
+                    "cannot copy a directory to a file"))
+            let missing = try CLITests.berth(d, ["cp", "cpx:/nonexist", host + "/x"])
+            #expect(missing.status != 0 && missing.stderr.contains("Could not find the file /nonexist"))
+            _ = try CLITests.berth(d, ["rm", "-f", "cpx"])
+        }
+    }
 }
