@@ -11,10 +11,10 @@ cd "$(dirname "$0")/.."
 mode=${1:-}
 case "$mode" in demo|test) ;; *) echo "usage: $0 demo|test" >&2; exit 2 ;; esac
 
-# C libraries from Debian, busybox-static for the base image, iproute2/bsdutils for tests, gcc and libc6-dev
-# (static libc) for the tests' small C helpers in Tests/Fixtures, python3 for the tests' tar fixtures and the
-# API trace tool.
-packages=(pkg-config gcc libc6-dev libarchive-dev libseccomp-dev liblua5.4-dev libcurl4-openssl-dev libnftables-dev nftables busybox-static
+# C libraries from Debian, busybox-static for the base image, iproute2/bsdutils for tests, procps (ps, for
+# top), gcc and libc6-dev (static libc) for the tests' small C helpers in Tests/Fixtures, python3 for the tests'
+# tar fixtures and the API trace tool, tar for berth cp.
+packages=(pkg-config gcc libc6-dev procps libarchive-dev libseccomp-dev liblua5.4-dev libcurl4-openssl-dev libnftables-dev nftables busybox-static
           iproute2 bsdutils python3 tar ca-certificates)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The real docker CLI against berthd: starts a daemon on a temporary root, imports busybox:latest, runs
-# ../shared/tools/docker-cli-smoke.sh for the groups Berth implements (core, network), stops the daemon, removes the root.
+# ../shared/tools/docker-cli-smoke.sh for the groups Berth implements (core, network, tty, exec, volumes), stops the
+# daemon, removes the root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 smoke=../shared/tools/docker-cli-smoke.sh
@@ -27,4 +28,4 @@ export DOCKER_HOST=unix://$root/run/berth.sock
 for _ in $(seq 100); do docker version >/dev/null 2>&1 && break; sleep 0.1; done
 contrib/mkimage-busybox.sh "$root/busybox.tar" >/dev/null
 docker import -c 'CMD ["sh"]' "$root/busybox.tar" busybox:latest >/dev/null
-bash "$smoke" ${SMOKE_GROUPS:-core network}
+bash "$smoke" ${SMOKE_GROUPS:-core network tty exec volumes}
