@@ -175,6 +175,13 @@ extension ContainerService {
 
     func execSession(_ id: String) -> ShimSession? { execs[id]?.session }
 
+    /// Waits (a few seconds at most) until the exec's exit code is recorded.
+    func waitForExecExit(_ id: String) async {
+        for _ in 0..<2000 where execs[id] != nil && execs[id]?.exitCode == nil {
+            try? await Task.sleep(nanoseconds: 1_000_000)
+        }
+    }
+
     /// `GET /exec/{id}/json`.
     func execJSON(_ id: String) throws(BerthError) -> JSONValue {
         let e = try findExec(id)

@@ -142,7 +142,7 @@ extension ContainerService {
     nonisolated static func pump(
         subscription: AsyncStream<OutputHub.Chunk>, tty: Bool, stdin: Bool, stdout: Bool, stderr: Bool,
         stdinOnce: Bool, detachKeys: DetachKeys, connection: any HijackedConnection,
-        session: @escaping @Sendable () async -> ShimSession?
+        session: @escaping @Sendable () async -> ShimSession?, beforeClose: (@Sendable () async -> Void)? = nil
     ) async {
         let forward = Task {
             for await chunk in subscription {
@@ -176,6 +176,7 @@ extension ContainerService {
             } : nil
         await forward.value
         input?.cancel()
+        await beforeClose?()
         await connection.close()
     }
 

@@ -40,8 +40,10 @@ enum ExecRoutes {
                     }
                     await ContainerService.pump(
                         subscription: subscription, tty: e.tty, stdin: e.attachStdin, stdout: e.attachStdout,
-                        stderr: e.attachStderr, stdinOnce: true, detachKeys: keys, connection: conn
-                    ) { await c.execSession(e.id) }
+                        stderr: e.attachStderr, stdinOnce: true, detachKeys: keys, connection: conn,
+                        session: { await c.execSession(e.id) },
+                        // A client inspects the exec as soon as its stream ends: the exit code must be there.
+                        beforeClose: { await c.waitForExecExit(e.id) })
                 })
         }
         t.add("POST", "/exec/{id}/resize") { req in
