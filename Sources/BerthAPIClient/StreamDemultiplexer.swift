@@ -52,6 +52,20 @@ public struct StreamDemultiplexer: Sendable {
         return frames
     }
 
+    /// Like `feed`, with consecutive frames of the same stream joined, so that a client writes a burst of lines
+    /// with one call.
+    public mutating func feedJoined(_ bytes: some Collection<UInt8>) -> [Frame] {
+        var joined: [Frame] = []
+        for f in feed(bytes) {
+            if let last = joined.last, last.stream == f.stream {
+                joined[joined.count - 1].payload += f.payload
+            } else {
+                joined.append(f)
+            }
+        }
+        return joined
+    }
+
     /// Encodes one frame (for tests and for servers).
     public static func encode(stream: UInt8, _ payload: [UInt8]) -> [UInt8] {
         let n = UInt32(payload.count)

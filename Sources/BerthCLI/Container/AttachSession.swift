@@ -33,7 +33,7 @@ struct AttachSession {
                 Output.write(1, bytes)
                 return
             }
-            for frame in demux.feed(bytes) {
+            for frame in demux.feedJoined(bytes) {
                 Output.write(frame.stream == StreamDemultiplexer.stdout ? 1 : 2, frame.payload)
             }
         }

@@ -61,7 +61,7 @@ extension Berth {
             var demux = StreamDemultiplexer()
             try daemon.stream("GET", "/containers/\(id)/logs", query: query) { chunk in
                 if tty { return Output.write(1, chunk) }
-                for frame in demux.feed(chunk) {
+                for frame in demux.feedJoined(chunk) {
                     guard Output.write(frame.stream == StreamDemultiplexer.stdout ? 1 : 2, frame.payload) else {
                         return false
                     }

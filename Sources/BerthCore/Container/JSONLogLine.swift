@@ -74,8 +74,61 @@ public enum JSONLogLine {
         public var time: String
     }
 
+    static let logPrefix = Array(#"{"log":""#.utf8)
+    static let streamKey = Array(#","stream":""#.utf8)
+    static let timeKey = Array(#"","time":""#.utf8)
+
     /// Reads a line this encoder wrote (or Docker's json-file); nil for anything else.
     public static func decode(_ line: ArraySlice<UInt8>) -> Entry? {
+        // The usual layout first, without building keys: {"log":"…","stream":"stdout","time":"…"}
+        if line.starts(with: logPrefix) {
+            var i = line.startIndex + logPrefix.count
+            var log: [UInt8] = []
+            log.reserveCapacity(line.count)
+            var ok = false
+            while i < line.endIndex {
+                let start = i
+                while i < line.endIndex, line[i] != 0x22, line[i] != 0x5C { i += 1 }
+                log.append(contentsOf: line[start..<i])
+                guard i < line.endIndex else { break }
+                if line[i] == 0x22 {
+                    ok = true
+                    break
+                }
+                // An escape: the general reader handles the rare ones.
+                guard i + 1 < line.endIndex else { break }
+                switch line[i + 1] {
+                case UInt8(ascii: "n"): log.append(0x0A)
+                case UInt8(ascii: "t"): log.append(0x09)
+                case UInt8(ascii: "r"): log.append(0x0D)
+                case 0x22, 0x5C, 0x2F: log.append(line[i + 1])
+                default: return decodeGeneral(line)
+                }
+                i += 2
+            }
+            if ok, line[i...].starts(with: streamKey) {
+                var j = i + streamKey.count
+                let streamStart = j
+                while j < line.endIndex, line[j] != 0x22 { j += 1 }
+                let stream = line[streamStart..<j]
+                if line[j...].starts(with: timeKey) {
+                    let timeStart = j + timeKey.count
+                    var k = timeStart
+                    while k < line.endIndex, line[k] != 0x22 { k += 1 }
+                    if k + 1 < line.endIndex, line[k + 1] == 0x7D {
+                        let name =
+                            stream.elementsEqual("stdout".utf8)
+                            ? "stdout"
+                            : stream.elementsEqual("stderr".utf8) ? "stderr" : String(decoding: stream, as: UTF8.self)
+                        return Entry(log: log, stream: name, time: String(decoding: line[timeStart..<k], as: UTF8.self))
+                    }
+                }
+            }
+        }
+        return decodeGeneral(line)
+    }
+
+    static func decodeGeneral(_ line: ArraySlice<UInt8>) -> Entry? {
         var i = line.startIndex
         let end = line.endIndex
         var entry = Entry(log: [], stream: "", time: "")

@@ -76,9 +76,17 @@ extension ContainerService {
                         if options.since > 0, nanos < options.since { continue }
                         if options.until > 0, nanos > options.until { continue }
                     }
-                    var payload = e.log
-                    if options.timestamps { payload = Array((e.time + " ").utf8) + payload }
-                    if tty { out += payload } else { out += Self.frame(e.stream == "stderr" ? 2 : 1, payload) }
+                    let stamp = options.timestamps ? Array((e.time + " ").utf8) : []
+                    if !tty {
+                        // The frame header, then the payload, straight into the batch.
+                        let n = UInt32(stamp.count + e.log.count)
+                        out.append(contentsOf: [
+                            e.stream == "stderr" ? 2 : 1, 0, 0, 0, UInt8(n >> 24), UInt8(truncatingIfNeeded: n >> 16),
+                            UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n),
+                        ])
+                    }
+                    out.append(contentsOf: stamp)
+                    out.append(contentsOf: e.log)
                     if out.count >= 1 << 18 {
                         do { try await writer.write(out) } catch { return }
                         out.removeAll(keepingCapacity: true)
