@@ -55,13 +55,29 @@ public struct StreamDemultiplexer: Sendable {
     /// Like `feed`, with consecutive frames of the same stream joined, so that a client writes a burst of lines
     /// with one call.
     public mutating func feedJoined(_ bytes: some Collection<UInt8>) -> [Frame] {
+        buffer.append(contentsOf: bytes)
         var joined: [Frame] = []
-        for f in feed(bytes) {
-            if let last = joined.last, last.stream == f.stream {
-                joined[joined.count - 1].payload += f.payload
+        // Payloads are copied once, straight from the buffer into the run they belong to.
+        while buffer.count - start >= 8 {
+            let length =
+                Int(buffer[start + 4]) << 24 | Int(buffer[start + 5]) << 16 | Int(buffer[start + 6]) << 8
+                | Int(buffer[start + 7])
+            guard buffer.count - start - 8 >= length else { break }
+            let stream = buffer[start]
+            let payload = buffer[(start + 8)..<(start + 8 + length)]
+            if let last = joined.last, last.stream == stream {
+                joined[joined.count - 1].payload.append(contentsOf: payload)
             } else {
-                joined.append(f)
+                joined.append(Frame(stream: stream, payload: Array(payload)))
             }
+            start += 8 + length
+        }
+        if start == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            start = 0
+        } else if start > 65536 {
+            buffer.removeFirst(start)
+            start = 0
         }
         return joined
     }

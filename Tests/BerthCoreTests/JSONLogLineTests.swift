@@ -32,4 +32,17 @@ struct JSONLogLineTests {
         #expect(JSONLogLine.decode(Array("not json".utf8)[...]) == nil)
         #expect(JSONLogLine.decode(Array(#"{"log":"x""#.utf8)[...]) == nil)
     }
+
+    @Test func appendingDecoderMatchesTheGeneralOne() throws {
+        for text in ["plain\n", "esc \"q\" \\ \t\n", "ü 😀\n", "\u{1}ctl\n"] {
+            var line: [UInt8] = []
+            JSONLogLine.encode(Array(text.utf8)[...], stream: "stderr", time: Array("TIME".utf8), into: &line)
+            var out: [UInt8] = Array("prefix:".utf8)
+            let r = try #require(JSONLogLine.decode(line.dropLast(), appendingLogTo: &out))
+            #expect(String(decoding: out, as: UTF8.self) == "prefix:" + text)
+            #expect(Array(r.stream) == Array("stderr".utf8) && Array(r.time) == Array("TIME".utf8))
+        }
+        var out: [UInt8] = []
+        #expect(JSONLogLine.decode(Array("garbage".utf8)[...], appendingLogTo: &out) == nil && out.isEmpty)
+    }
 }

@@ -128,6 +128,57 @@ public enum JSONLogLine {
         return decodeGeneral(line)
     }
 
+    /// The fast path of `logs`: appends the line's text to `out` and returns its stream and time (as bytes of the
+    /// line), without allocating per line; nil (and nothing appended) for a line it cannot read.
+    public static func decode(_ line: ArraySlice<UInt8>, appendingLogTo out: inout [UInt8]) -> (
+        stream: ArraySlice<UInt8>, time: ArraySlice<UInt8>
+    )? {
+        guard line.starts(with: logPrefix) else { return fallback(line, &out) }
+        let mark = out.count
+        var i = line.startIndex + logPrefix.count
+        while i < line.endIndex {
+            let start = i
+            while i < line.endIndex, line[i] != 0x22, line[i] != 0x5C { i += 1 }
+            out.append(contentsOf: line[start..<i])
+            guard i < line.endIndex else { break }
+            if line[i] == 0x22 { break }
+            guard i + 1 < line.endIndex else { break }
+            switch line[i + 1] {
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case 0x22, 0x5C, 0x2F: out.append(line[i + 1])
+            default:
+                out.removeSubrange(mark...)
+                return fallback(line, &out)
+            }
+            i += 2
+        }
+        guard i < line.endIndex, line[i...].starts(with: streamKey) else {
+            out.removeSubrange(mark...)
+            return fallback(line, &out)
+        }
+        var j = i + streamKey.count
+        let streamStart = j
+        while j < line.endIndex, line[j] != 0x22 { j += 1 }
+        guard line[j...].starts(with: timeKey) else {
+            out.removeSubrange(mark...)
+            return fallback(line, &out)
+        }
+        let timeStart = j + timeKey.count
+        var k = timeStart
+        while k < line.endIndex, line[k] != 0x22 { k += 1 }
+        return (line[streamStart..<j], line[timeStart..<k])
+    }
+
+    static func fallback(_ line: ArraySlice<UInt8>, _ out: inout [UInt8]) -> (
+        stream: ArraySlice<UInt8>, time: ArraySlice<UInt8>
+    )? {
+        guard let e = decodeGeneral(line) else { return nil }
+        out.append(contentsOf: e.log)
+        return (Array(e.stream.utf8)[...], Array(e.time.utf8)[...])
+    }
+
     static func decodeGeneral(_ line: ArraySlice<UInt8>) -> Entry? {
         var i = line.startIndex
         let end = line.endIndex

@@ -69,24 +69,38 @@ extension ContainerService {
                 while from < chunk.endIndex {
                     let nl = chunk[from...].firstIndex(of: 0x0A) ?? chunk.endIndex
                     defer { from = nl + 1 }
-                    guard let e = JSONLogLine.decode(chunk[from..<nl]) else { continue }
-                    if e.stream == "stdout" && !options.stdout || e.stream == "stderr" && !options.stderr { continue }
-                    if options.since > 0 || options.until > 0 {
-                        let nanos = Clock.parseRFC3339(e.time) ?? 0
-                        if options.since > 0, nanos < options.since { continue }
-                        if options.until > 0, nanos > options.until { continue }
+                    // The frame header is reserved first and filled once the text is in: no copy per line.
+                    let header = out.count
+                    if !tty { out.append(contentsOf: [0, 0, 0, 0, 0, 0, 0, 0]) }
+                    var stamp: [UInt8] = []
+                    let textStart = out.count
+                    guard let (stream, time) = JSONLogLine.decode(chunk[from..<nl], appendingLogTo: &out) else {
+                        out.removeSubrange(header...)
+                        continue
                     }
-                    let stamp = options.timestamps ? Array((e.time + " ").utf8) : []
+                    let isStderr = stream.elementsEqual("stderr".utf8)
+                    var keep = isStderr ? options.stderr : options.stdout
+                    if keep, options.since > 0 || options.until > 0 {
+                        let nanos = Clock.parseRFC3339(String(decoding: time, as: UTF8.self)) ?? 0
+                        if options.since > 0, nanos < options.since { keep = false }
+                        if options.until > 0, nanos > options.until { keep = false }
+                    }
+                    guard keep else {
+                        out.removeSubrange(header...)
+                        continue
+                    }
+                    if options.timestamps {
+                        stamp = Array(time) + [0x20]
+                        out.insert(contentsOf: stamp, at: textStart)
+                    }
                     if !tty {
-                        // The frame header, then the payload, straight into the batch.
-                        let n = UInt32(stamp.count + e.log.count)
-                        out.append(contentsOf: [
-                            e.stream == "stderr" ? 2 : 1, 0, 0, 0, UInt8(n >> 24), UInt8(truncatingIfNeeded: n >> 16),
-                            UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n),
-                        ])
+                        let n = UInt32(out.count - textStart)
+                        out[header] = isStderr ? 2 : 1
+                        out[header + 4] = UInt8(n >> 24)
+                        out[header + 5] = UInt8(truncatingIfNeeded: n >> 16)
+                        out[header + 6] = UInt8(truncatingIfNeeded: n >> 8)
+                        out[header + 7] = UInt8(truncatingIfNeeded: n)
                     }
-                    out.append(contentsOf: stamp)
-                    out.append(contentsOf: e.log)
                     if out.count >= 1 << 18 {
                         do { try await writer.write(out) } catch { return }
                         out.removeAll(keepingCapacity: true)
