@@ -7,7 +7,7 @@ extension Shim {
     /// The event loop: container output to the log and the daemon, daemon requests to the container, until the
     /// container has exited and its output is drained.
     func supervise(pid: Int32, pidfd: Int32, stdin stdinFD: Int32, stdout: Int32, stderr: Int32) {
-        try? FileSystem.writeFileAtomic(spec.stateDir + "/pid", String(pid), durable: false)
+        if !isExec { try? FileSystem.writeFileAtomic(spec.stateDir + "/pid", String(pid), durable: false) }
         broadcast(ShimMessage.started, Array(String(pid).utf8))
         ShimTrace.mark("started sent")
         // Set-up memory is given back once the container has run quietly for a moment, so that short-lived

@@ -45,15 +45,17 @@ final class Shim {
     /// Starts the container and supervises it until it exits.
     /// - Returns: the shim's own exit code (0; failures are reported to the daemon).
     func run() -> Int32 {
-        let pidFile = spec.stateDir + "/shim.pid"
-        try? FileSystem.writeFileAtomic(pidFile, String(getpid()), durable: false)
+        // An exec needs no files for a later daemon to find it: it is not adopted after a restart.
+        if !isExec {
+            try? FileSystem.writeFileAtomic(spec.stateDir + "/shim.pid", String(getpid()), durable: false)
+        }
         let started: (pid: Int32, pidfd: Int32, stdin: Int32, stdout: Int32, stderr: Int32)
         do {
             // An exec's output goes to its client only, as with Docker.
             if !spec.logPath.isEmpty {
                 log = try LogWriter(path: spec.logPath, maxSize: spec.logMaxSize, maxFiles: spec.logMaxFiles)
             }
-            listenFD = try listen(path: spec.stateDir + "/shim.sock")
+            if !isExec { listenFD = try listen(path: spec.stateDir + "/shim.sock") }
             started = try startContainer()
         } catch {
             fail(class: error.code.name == "start" ? error.code.errno : 125, message: error.message)
