@@ -281,4 +281,24 @@ struct LogRotationTests {
             }
         }
     }
+
+    /// A log larger than one read (8 MiB) comes back whole and in order; `tail` counts from its end.
+    @Test func largeLogsComeBackWhole() async throws {
+        try await TestDaemon.with { d in
+            let lines = 90_000  // 100-byte lines: 9 MB
+            let data = d.root + "/big.txt"
+            var text = ""
+            text.reserveCapacity(lines * 100)
+            for n in 0..<lines { text += String(n).padding(toLength: 99, withPad: "x", startingAt: 0) + "\n" }
+            try text.write(toFile: data, atomically: false, encoding: .utf8)
+            let id = try d.create(["cat", "/big.txt"], host: [("Binds", .strings(["\(data):/big.txt:ro"]))])
+            try d.client.checked("POST", "/containers/\(id)/start")
+            _ = try d.client.checked("POST", "/containers/\(id)/wait")
+            let all = try CLITests.berth(d, ["logs", id])
+            #expect(all.stdout.utf8.count == lines * 100)
+            #expect(all.stdout == text)
+            let tail = try CLITests.berth(d, ["logs", "--tail", "2", id])
+            #expect(tail.stdout.split(separator: "\n").map { $0.prefix(6) } == ["89998", "89999"])
+        }
+    }
 }

@@ -48,9 +48,13 @@ extension ContainerService {
                 offset = 0
                 inode = now
             }
-            let current = Self.readFrom(path: path, offset: offset)
+            // At most 8 MiB per round, so a large log is streamed rather than held in memory at once (all of it
+            // for `--tail`, which counts from the end).
+            let limit = first && options.tail != nil ? Int.max : 8 << 20
+            let current = Self.readFrom(path: path, offset: offset, limit: limit)
             offset += current.count
             appended += current
+            let more = limit != Int.max && current.count == limit
             var out: [UInt8] = []
             if !appended.isEmpty {
                 var chunk = pendingLine + appended
@@ -111,6 +115,7 @@ extension ContainerService {
             if !out.isEmpty {
                 do { try await writer.write(out) } catch { return }
             }
+            if more, !writer.isClosed { continue }
             // `running` was read before the file: once it is false, everything the container wrote is read.
             if !options.follow || !running || writer.isClosed { return }
             try? await Task.sleep(nanoseconds: 50_000_000)
@@ -138,12 +143,26 @@ extension ContainerService {
     }
 
     /// The bytes of `path` from `offset` to its current end (empty when there are none or it is gone).
-    nonisolated static func readFrom(path: String, offset: Int) -> [UInt8] {
+    nonisolated static func readFrom(path: String, offset: Int, limit: Int = Int.max) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return [] }
         defer { close(fd) }
-        guard lseek(fd, off_t(offset), SEEK_SET) == off_t(offset) else { return [] }
-        return (try? FileSystem.readAll(fd: fd, what: path)) ?? []
+        guard limit < Int.max else {
+            guard lseek(fd, off_t(offset), SEEK_SET) == off_t(offset) else { return [] }
+            return (try? FileSystem.readAll(fd: fd, what: path)) ?? []
+        }
+        var out = [UInt8](repeating: 0, count: limit)
+        var got = 0
+        while got < limit {
+            let n = out.withUnsafeMutableBytes {
+                pread(fd, $0.baseAddress?.advanced(by: got), limit - got, off_t(offset + got))
+            }
+            if n < 0, errno == EINTR { continue }
+            if n <= 0 { break }
+            got += n
+        }
+        out.removeSubrange(got...)
+        return out
     }
 
     /// `POST /containers/{id}/attach`: live output to the client, the client's input to the container's stdin.
