@@ -298,7 +298,7 @@ struct LogRotationTests {
             #expect(all.stdout.utf8.count == lines * 100)
             #expect(all.stdout == text)
             let tail = try CLITests.berth(d, ["logs", "--tail", "2", id])
-            #expect(tail.stdout.split(separator: "\n").map { $0.prefix(6) } == ["89998", "89999"])
+            #expect(tail.stdout.split(separator: "\n").map { $0.prefix(5) } == ["89998", "89999"])
         }
     }
 }
