@@ -31,45 +31,34 @@ public struct StreamDemultiplexer: Sendable {
 
     /// Adds bytes and returns every frame they complete, in order.
     public mutating func feed(_ bytes: some Collection<UInt8>) -> [Frame] {
-        buffer.append(contentsOf: bytes)
         var frames: [Frame] = []
-        while buffer.count - start >= 8 {
-            let length =
-                Int(buffer[start + 4]) << 24 | Int(buffer[start + 5]) << 16 | Int(buffer[start + 6]) << 8
-                | Int(buffer[start + 7])
-            guard buffer.count - start - 8 >= length else { break }
-            let payloadStart = start + 8
-            frames.append(Frame(stream: buffer[start], payload: Array(buffer[payloadStart..<payloadStart + length])))
-            start = payloadStart + length
-        }
-        if start == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
-            start = 0
-        } else if start > 65536 {
-            buffer.removeFirst(start)
-            start = 0
-        }
+        consume(bytes) { stream, payload in frames.append(Frame(stream: stream, payload: Array(payload))) }
         return frames
     }
 
     /// Like `feed`, with consecutive frames of the same stream joined, so that a client writes a burst of lines
-    /// with one call.
+    /// with one call. Payloads are copied once, straight from the buffer into the run they belong to.
     public mutating func feedJoined(_ bytes: some Collection<UInt8>) -> [Frame] {
-        buffer.append(contentsOf: bytes)
         var joined: [Frame] = []
-        // Payloads are copied once, straight from the buffer into the run they belong to.
-        while buffer.count - start >= 8 {
-            let length =
-                Int(buffer[start + 4]) << 24 | Int(buffer[start + 5]) << 16 | Int(buffer[start + 6]) << 8
-                | Int(buffer[start + 7])
-            guard buffer.count - start - 8 >= length else { break }
-            let stream = buffer[start]
-            let payload = buffer[(start + 8)..<(start + 8 + length)]
+        consume(bytes) { stream, payload in
             if let last = joined.last, last.stream == stream {
                 joined[joined.count - 1].payload.append(contentsOf: payload)
             } else {
                 joined.append(Frame(stream: stream, payload: Array(payload)))
             }
+        }
+        return joined
+    }
+
+    /// Calls `body` with each frame the bytes complete, then drops what was consumed.
+    private mutating func consume(_ bytes: some Collection<UInt8>, _ body: (UInt8, ArraySlice<UInt8>) -> Void) {
+        buffer.append(contentsOf: bytes)
+        while buffer.count - start >= 8 {
+            let length =
+                Int(buffer[start + 4]) << 24 | Int(buffer[start + 5]) << 16 | Int(buffer[start + 6]) << 8
+                | Int(buffer[start + 7])
+            guard buffer.count - start - 8 >= length else { break }
+            body(buffer[start], buffer[(start + 8)..<(start + 8 + length)])
             start += 8 + length
         }
         if start == buffer.count {
@@ -79,7 +68,6 @@ public struct StreamDemultiplexer: Sendable {
             buffer.removeFirst(start)
             start = 0
         }
-        return joined
     }
 
     /// Encodes one frame (for tests and for servers).

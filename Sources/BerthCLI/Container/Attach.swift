@@ -48,6 +48,14 @@ extension Berth {
             var query = [("stream", "1"), ("stdout", "1"), ("stderr", "1")]
             if stdin { query.append(("stdin", "1")) }
             if !detachKeys.isEmpty { query.append(("detachKeys", detachKeys)) }
+            // The exit code comes from a wait opened before the attach (the stream may close before the daemon
+            // has recorded the exit).
+            let wait: APIClient.OpenResponse
+            do {
+                wait = try daemon.client.open("POST", "/containers/\(id)/wait", query: [("condition", "next-exit")])
+            } catch {
+                throw CLIError(error)
+            }
             let connection: Connection
             do { connection = try daemon.client.hijack("POST", "/containers/\(id)/attach", query: query) } catch {
                 throw CLIError(error)
@@ -56,12 +64,15 @@ extension Berth {
             let end = try AttachedStart.pump(
                 daemon: daemon, id: id, connection: connection, tty: tty, stdin: stdin, signalProxy: sigProxy,
                 detachKeys: keys)
-            if end == .detached { return }
-            // The stream ended with the process: exit with its code, as `docker attach` does.
-            let state = try daemon.json("GET", "/containers/\(id)/json")["State"]
-            if state?["Running"]?.boolValue == false, let code = state?["ExitCode"]?.intValue, code != 0 {
-                throw ExitCode(Int32(truncatingIfNeeded: code))
+            if end == .detached {
+                wait.connection.close()
+                return
             }
+            // The stream ended with the process: exit with its code, as `docker attach` does.
+            let body: [UInt8]
+            do { body = try wait.readAll() } catch { throw CLIError(error) }
+            let code = try AttachedStart.exitCode(fromWaitBody: body)
+            if code != 0 { throw ExitCode(code) }
         }
     }
 }

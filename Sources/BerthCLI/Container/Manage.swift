@@ -15,13 +15,7 @@ extension Berth {
             if containers.isEmpty { throw ValidationError("'berth pause' requires at least 1 argument") }
         }
 
-        func run() throws {
-            let daemon = berth.daemon
-            try Batch.run(containers) { name throws(CLIError) in
-                try daemon.checked("POST", "/containers/\(Daemon.escape(name))/pause")
-                Output.line(name)
-            }
-        }
+        func run() throws { try Berth.postEach(berth.daemon, containers, "pause") }
     }
 
     /// `berth unpause`.
@@ -36,12 +30,14 @@ extension Berth {
             if containers.isEmpty { throw ValidationError("'berth unpause' requires at least 1 argument") }
         }
 
-        func run() throws {
-            let daemon = berth.daemon
-            try Batch.run(containers) { name throws(CLIError) in
-                try daemon.checked("POST", "/containers/\(Daemon.escape(name))/unpause")
-                Output.line(name)
-            }
+        func run() throws { try Berth.postEach(berth.daemon, containers, "unpause") }
+    }
+
+    /// `POST /containers/NAME/ACTION` for each container, printing the names done (`pause`, `unpause`).
+    static func postEach(_ daemon: Daemon, _ containers: [String], _ action: String) throws {
+        try Batch.run(containers) { name throws(CLIError) in
+            try daemon.checked("POST", "/containers/\(Daemon.escape(name))/\(action)")
+            Output.line(name)
         }
     }
 

@@ -300,25 +300,13 @@ extension ContainerService {
         }
         try validate(hostConfig: &h)
         if record.isRunning {
-            var r = ShimSpec.Resources()
-            r.memory = body["Memory"]?.int64Value ?? 0
+            var r = Self.resources(body)
             r.memorySwap = h["MemorySwap"]?.int64Value ?? 0
-            r.nanoCpus = body["NanoCpus"]?.int64Value ?? 0
-            r.cpuShares = body["CpuShares"]?.int64Value ?? 0
-            r.cpuQuota = body["CpuQuota"]?.int64Value ?? 0
-            r.cpuPeriod = body["CpuPeriod"]?.int64Value ?? 0
-            r.cpusetCpus = body["CpusetCpus"]?.stringValue ?? ""
-            r.cpusetMems = body["CpusetMems"]?.stringValue ?? ""
-            r.pidsLimit = body["PidsLimit"]?.int64Value ?? 0
             do {
                 try cgroups.update(path: cgroupPath(record.id), resources: r)
             } catch {
                 // Put back what was there, so that a half-applied update leaves nothing changed.
-                var old = ShimSpec.Resources()
-                old.memory = record.hostConfig["Memory"]?.int64Value ?? 0
-                old.memorySwap = record.hostConfig["MemorySwap"]?.int64Value ?? 0
-                old.nanoCpus = record.hostConfig["NanoCpus"]?.int64Value ?? 0
-                old.pidsLimit = record.hostConfig["PidsLimit"]?.int64Value ?? 0
+                let old = Self.resources(record.hostConfig)
                 try? cgroups.update(path: cgroupPath(record.id), resources: old)
                 throw .internalError("Cannot update container \(record.id): \(error.message)")
             }

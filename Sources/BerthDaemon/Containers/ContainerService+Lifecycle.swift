@@ -149,6 +149,15 @@ extension ContainerService {
             spec.consoleRows = size[0].intValue ?? 0
             spec.consoleCols = size[1].intValue ?? 0
         }
+        var r = Self.resources(h)
+        r.allowAllDevices = spec.privileged
+        spec.resources = r
+        spec.trace = configuration.logLevel == "debug"
+        return spec
+    }
+
+    /// The cgroup limits of a HostConfig (or of an `update` body: absent fields are 0, "leave as it is").
+    static func resources(_ h: JSONValue) -> ShimSpec.Resources {
         var r = ShimSpec.Resources()
         r.memory = h["Memory"]?.int64Value ?? 0
         r.memorySwap = h["MemorySwap"]?.int64Value ?? 0
@@ -159,10 +168,7 @@ extension ContainerService {
         r.cpusetCpus = h["CpusetCpus"]?.stringValue ?? ""
         r.cpusetMems = h["CpusetMems"]?.stringValue ?? ""
         r.pidsLimit = h["PidsLimit"]?.int64Value ?? 0
-        r.allowAllDevices = spec.privileged
-        spec.resources = r
-        spec.trace = configuration.logLevel == "debug"
-        return spec
+        return r
     }
 
     /// Privileges, capabilities, seccomp, no-new-privileges and rlimits from a container's HostConfig: the same
