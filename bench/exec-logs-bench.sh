@@ -12,28 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 execs=${1:-200}
 logmb=${2:-100}
-swift build -c release --product berthd >/dev/null
-swift build -c release --product berth-shim >/dev/null
-swift build -c release --product berth >/dev/null
-bin=$(swift build -c release --show-bin-path)
-work=$(mktemp -d /var/tmp/berth-xbench.XXXXXX)
-run=$(mktemp -d /run/berth-xbench.XXXXXX)
-sock=$run/berth.sock
-suffix=$(basename "$work" | tail -c 7)
-printf 'return { network = { bridge = { name = "bx%s" }, nft_table = "bx_%s" } }\n' "$suffix" "$suffix" >"$work/config.lua"
-"$bin/berthd" --config "$work/config.lua" --root "$work/lib" --exec-root "$run" >"$work/berthd.log" 2>&1 &
-daemon=$!
-cleanup() {
-  "$bin/berth" -H "unix://$sock" rm -f $("$bin/berth" -H "unix://$sock" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
-  kill -TERM $daemon 2>/dev/null; wait $daemon 2>/dev/null || true
-  ip link del "bx$suffix" 2>/dev/null || true
-  nft delete table ip "bx_$suffix" 2>/dev/null || true
-  rm -rf "$work" "$run"
-}
-trap cleanup EXIT
-for _ in $(seq 100); do "$bin/berth" -H "unix://$sock" version >/dev/null 2>&1 && break; sleep 0.1; done
-contrib/mkimage-busybox.sh "$work/busybox.tar" >/dev/null
-"$bin/berth" -H "unix://$sock" import "$work/busybox.tar" busybox:latest >/dev/null
+source bench/lib.sh
+bench_daemon xbench
 
 python3 - "$execs" "$logmb" "$bin/berth" "$sock" <<'PY' | tee "$work/out.txt"
 import http.client, json, socket, statistics, subprocess, sys, time

@@ -8,29 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-40}
 blocks=${2:-4}
-swift build -c release --product berthd >/dev/null
-swift build -c release --product berth-shim >/dev/null
-swift build -c release --product berth >/dev/null
-bin=$(swift build -c release --show-bin-path)
-work=$(mktemp -d /var/tmp/berth-nbench.XXXXXX)
-run=$(mktemp -d /run/berth-nbench.XXXXXX)
-sock=$run/berth.sock
-bridge="bb$(basename "$work" | tail -c 7)"
-table="bb_$(basename "$work" | tail -c 7)"
-printf 'return { network = { bridge = { name = "%s" }, nft_table = "%s" } }\n' "$bridge" "$table" >"$work/config.lua"
-"$bin/berthd" --config "$work/config.lua" --root "$work/lib" --exec-root "$run" >"$work/berthd.log" 2>&1 &
-daemon=$!
-cleanup() {
-  "$bin/berth" -H "unix://$sock" rm -f $("$bin/berth" -H "unix://$sock" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
-  kill -TERM $daemon 2>/dev/null; wait $daemon 2>/dev/null || true
-  ip link del "$bridge" 2>/dev/null || true
-  nft delete table ip "$table" 2>/dev/null || true
-  rm -rf "$work" "$run"
-}
-trap cleanup EXIT
-for _ in $(seq 100); do "$bin/berth" -H "unix://$sock" version >/dev/null 2>&1 && break; sleep 0.1; done
-contrib/mkimage-busybox.sh "$work/busybox.tar" >/dev/null
-"$bin/berth" -H "unix://$sock" import "$work/busybox.tar" busybox:latest >/dev/null
+source bench/lib.sh
+bench_daemon nbench
 
 docker_cmd=""
 if command -v docker >/dev/null && DOCKER_HOST=unix:///var/run/docker.sock docker info >/dev/null 2>&1; then
