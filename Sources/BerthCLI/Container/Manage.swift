@@ -310,11 +310,7 @@ extension Berth {
             }
             let filters = filter + (all ? ["dangling=false"] : [])
             let r = try berth.daemon.json("POST", "/images/prune", query: try Filters.query(filters))
-            let items = (r["ImagesDeleted"]?.arrayValue ?? []).compactMap { e -> String? in
-                if let u = e["Untagged"]?.stringValue { return "untagged: \(u)" }
-                return e["Deleted"]?.stringValue.map { "deleted: \($0)" }
-            }
-            Prune.report(title: "Deleted Images:", items: items, space: r["SpaceReclaimed"])
+            Prune.report(title: "Deleted Images:", items: Prune.images(r), space: r["SpaceReclaimed"])
         }
     }
 
@@ -385,11 +381,7 @@ extension Berth {
                 total += v["SpaceReclaimed"]?.intValue ?? 0
             }
             let i = try daemon.json("POST", "/images/prune", query: all ? try Filters.query(["dangling=false"]) : [])
-            let images = (i["ImagesDeleted"]?.arrayValue ?? []).compactMap { e -> String? in
-                if let u = e["Untagged"]?.stringValue { return "untagged: \(u)" }
-                return e["Deleted"]?.stringValue.map { "deleted: \($0)" }
-            }
-            Prune.report(title: "Deleted Images:", items: images, space: nil)
+            Prune.report(title: "Deleted Images:", items: Prune.images(i), space: nil)
             total += i["SpaceReclaimed"]?.intValue ?? 0
             Output.line("Total reclaimed space: \(HumanUnits.size(Double(total)))")
         }
@@ -398,6 +390,14 @@ extension Berth {
 
 /// The listing prune commands print.
 enum Prune {
+    /// `untagged: NAME` and `deleted: ID` lines of an image prune's answer.
+    static func images(_ r: JSONValue) -> [String] {
+        (r["ImagesDeleted"]?.arrayValue ?? []).compactMap { e in
+            if let u = e["Untagged"]?.stringValue { return "untagged: \(u)" }
+            return e["Deleted"]?.stringValue.map { "deleted: \($0)" }
+        }
+    }
+
     static func report(title: String, items: [String], space: JSONValue?) {
         if !items.isEmpty {
             Output.line(title)

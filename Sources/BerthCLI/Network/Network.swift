@@ -98,17 +98,7 @@ extension Berth {
             if networks.isEmpty { throw ValidationError("'berth network inspect' requires at least 1 argument") }
         }
 
-        func run() throws {
-            var found: [JSONValue] = []
-            var failed: CLIError?
-            for n in networks {
-                do { found.append(try berth.daemon.json("GET", "/networks/\(Daemon.escape(n))")) } catch {
-                    failed = error
-                }
-            }
-            try Inspection.render(found, format: format)
-            if let failed { throw failed }
-        }
+        func run() throws { try Inspection.run(berth.daemon, networks, format: format) { "/networks/\($0)" } }
     }
 
     struct NetworkRm: ParsableCommand {
@@ -144,11 +134,7 @@ extension Berth {
                 )
             }
             let r = try berth.daemon.json("POST", "/networks/prune")
-            let names = r["NetworksDeleted"]?.stringArray ?? []
-            if !names.isEmpty {
-                Output.line("Deleted Networks:")
-                for n in names { Output.line(n) }
-            }
+            Prune.report(title: "Deleted Networks:", items: r["NetworksDeleted"]?.stringArray ?? [], space: nil)
         }
     }
 

@@ -86,17 +86,7 @@ extension Berth {
             if volumes.isEmpty { throw ValidationError("'berth volume inspect' requires at least 1 argument") }
         }
 
-        func run() throws {
-            var found: [JSONValue] = []
-            var failed: CLIError?
-            for v in volumes {
-                do { found.append(try berth.daemon.json("GET", "/volumes/\(Daemon.escape(v))")) } catch {
-                    failed = error
-                }
-            }
-            try Inspection.render(found, format: format)
-            if let failed { throw failed }
-        }
+        func run() throws { try Inspection.run(berth.daemon, volumes, format: format) { "/volumes/\($0)" } }
     }
 
     struct VolumeRm: ParsableCommand {
@@ -138,13 +128,8 @@ extension Berth {
             }
             let filters = filter + (all ? ["all=true"] : [])
             let r = try berth.daemon.json("POST", "/volumes/prune", query: try Filters.query(filters))
-            let names = r["VolumesDeleted"]?.stringArray ?? []
-            if !names.isEmpty {
-                Output.line("Deleted Volumes:")
-                for n in names { Output.line(n) }
-                Output.line("")
-            }
-            Output.line("Total reclaimed space: \(HumanUnits.size(Double(r["SpaceReclaimed"]?.intValue ?? 0)))")
+            Prune.report(
+                title: "Deleted Volumes:", items: r["VolumesDeleted"]?.stringArray ?? [], space: r["SpaceReclaimed"])
         }
     }
 }

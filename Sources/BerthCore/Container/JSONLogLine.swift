@@ -80,52 +80,10 @@ public enum JSONLogLine {
 
     /// Reads a line this encoder wrote (or Docker's json-file); nil for anything else.
     public static func decode(_ line: ArraySlice<UInt8>) -> Entry? {
-        // The usual layout first, without building keys: {"log":"…","stream":"stdout","time":"…"}
-        if line.starts(with: logPrefix) {
-            var i = line.startIndex + logPrefix.count
-            var log: [UInt8] = []
-            log.reserveCapacity(line.count)
-            var ok = false
-            while i < line.endIndex {
-                let start = i
-                while i < line.endIndex, line[i] != 0x22, line[i] != 0x5C { i += 1 }
-                log.append(contentsOf: line[start..<i])
-                guard i < line.endIndex else { break }
-                if line[i] == 0x22 {
-                    ok = true
-                    break
-                }
-                // An escape: the general reader handles the rare ones.
-                guard i + 1 < line.endIndex else { break }
-                switch line[i + 1] {
-                case UInt8(ascii: "n"): log.append(0x0A)
-                case UInt8(ascii: "t"): log.append(0x09)
-                case UInt8(ascii: "r"): log.append(0x0D)
-                case 0x22, 0x5C, 0x2F: log.append(line[i + 1])
-                default: return decodeGeneral(line)
-                }
-                i += 2
-            }
-            if ok, line[i...].starts(with: streamKey) {
-                var j = i + streamKey.count
-                let streamStart = j
-                while j < line.endIndex, line[j] != 0x22 { j += 1 }
-                let stream = line[streamStart..<j]
-                if line[j...].starts(with: timeKey) {
-                    let timeStart = j + timeKey.count
-                    var k = timeStart
-                    while k < line.endIndex, line[k] != 0x22 { k += 1 }
-                    if k + 1 < line.endIndex, line[k + 1] == 0x7D {
-                        let name =
-                            stream.elementsEqual("stdout".utf8)
-                            ? "stdout"
-                            : stream.elementsEqual("stderr".utf8) ? "stderr" : String(decoding: stream, as: UTF8.self)
-                        return Entry(log: log, stream: name, time: String(decoding: line[timeStart..<k], as: UTF8.self))
-                    }
-                }
-            }
-        }
-        return decodeGeneral(line)
+        var log: [UInt8] = []
+        guard let (stream, time) = decode(line, appendingLogTo: &log) else { return nil }
+        return Entry(
+            log: log, stream: String(decoding: stream, as: UTF8.self), time: String(decoding: time, as: UTF8.self))
     }
 
     /// The fast path of `logs`: appends the line's text to `out` and returns its stream and time (as bytes of the
@@ -171,81 +129,17 @@ public enum JSONLogLine {
         return (line[streamStart..<j], line[timeStart..<k])
     }
 
+    /// Any other layout (escapes the fast path does not take, other key orders, Docker's `attrs`): the general
+    /// JSON parser.
     static func fallback(_ line: ArraySlice<UInt8>, _ out: inout [UInt8]) -> (
         stream: ArraySlice<UInt8>, time: ArraySlice<UInt8>
     )? {
-        guard let e = decodeGeneral(line) else { return nil }
-        out.append(contentsOf: e.log)
-        return (Array(e.stream.utf8)[...], Array(e.time.utf8)[...])
-    }
-
-    static func decodeGeneral(_ line: ArraySlice<UInt8>) -> Entry? {
-        var i = line.startIndex
-        let end = line.endIndex
-        var entry = Entry(log: [], stream: "", time: "")
-        func skip(_ c: UInt8) -> Bool {
-            while i < end, line[i] == 0x20 { i += 1 }
-            guard i < end, line[i] == c else { return false }
-            i += 1
-            return true
-        }
-        func string() -> [UInt8]? {
-            guard skip(0x22) else { return nil }
-            var out: [UInt8] = []
-            while i < end {
-                let start = i
-                while i < end, line[i] != 0x22, line[i] != 0x5C { i += 1 }
-                out.append(contentsOf: line[start..<i])
-                guard i < end else { return nil }
-                if line[i] == 0x22 {
-                    i += 1
-                    return out
-                }
-                i += 1
-                guard i < end else { return nil }
-                let e = line[i]
-                i += 1
-                switch e {
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "u"):
-                    guard i + 4 <= end, var v = UInt32(String(decoding: line[i..<i + 4], as: UTF8.self), radix: 16)
-                    else { return nil }
-                    i += 4
-                    // A surrogate pair.
-                    if v >= 0xD800, v < 0xDC00, i + 6 <= end, line[i] == 0x5C, line[i + 1] == UInt8(ascii: "u"),
-                        let low = UInt32(String(decoding: line[i + 2..<i + 6], as: UTF8.self), radix: 16),
-                        low >= 0xDC00, low < 0xE000
-                    {
-                        v = 0x10000 + ((v - 0xD800) << 10) + (low - 0xDC00)
-                        i += 6
-                    }
-                    out.append(contentsOf: Array(String(Unicode.Scalar(v).map(Character.init) ?? "\u{FFFD}").utf8))
-                default: out.append(e)
-                }
-            }
+        guard let json = try? JSONValue.parse(bytes: Array(line)), let log = json["log"]?.stringValue else {
             return nil
         }
-        guard skip(0x7B) else { return nil }
-        while true {
-            guard let key = string(), skip(0x3A) else { return nil }
-            guard key.elementsEqual("log".utf8) || key.elementsEqual("stream".utf8) || key.elementsEqual("time".utf8)
-            else {
-                return nil  // attrs and the like are not written by Berth
-            }
-            guard let value = string() else { return nil }
-            if key.first == UInt8(ascii: "l") {
-                entry.log = value
-            } else if key.first == UInt8(ascii: "s") {
-                entry.stream = String(decoding: value, as: UTF8.self)
-            } else {
-                entry.time = String(decoding: value, as: UTF8.self)
-            }
-            if skip(0x7D) { return entry }
-            guard skip(0x2C) else { return nil }
-        }
+        out.append(contentsOf: log.utf8)
+        return (
+            Array((json["stream"]?.stringValue ?? "").utf8)[...], Array((json["time"]?.stringValue ?? "").utf8)[...]
+        )
     }
 }
