@@ -16,18 +16,12 @@ source bench/lib.sh
 bench_daemon xbench
 
 python3 - "$execs" "$logmb" "$bin/berth" "$sock" <<'PY' | tee "$work/out.txt"
-import http.client, json, socket, statistics, subprocess, sys, time
+import socket, statistics, subprocess, sys, time
 execs, logmb, berth, sock = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 cli = [berth, "-H", "unix://" + sock]
-class Unix(http.client.HTTPConnection):
-    def __init__(self): super().__init__("localhost")
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX); self.sock.connect(sock)
-def api(method, path, body=None):
-    c = Unix(); c.request(method, "/v1.44" + path, body=None if body is None else json.dumps(body), headers={"Content-Type": "application/json"})
-    r = c.getresponse(); data = r.read(); c.close()
-    if r.status >= 300: raise SystemExit(f"{method} {path}: {r.status} {data!r}")
-    return json.loads(data) if data else None
+sys.path.insert(0, "bench")
+import engine_api
+def api(method, path, body=None): return engine_api.api(sock, method, path, body)
 def exec_once(cid):
     eid = api("POST", f"/containers/{cid}/exec", {"Cmd": ["true"], "AttachStdout": True, "AttachStderr": True})["Id"]
     s = socket.socket(socket.AF_UNIX); s.connect(sock)

@@ -35,16 +35,10 @@ for name, t in times.items():
 print(f"bridge adds (difference of medians): {statistics.median(times['bridge']) - statistics.median(times['none']):+.2f} ms")
 # 20 containers in parallel on the bridge, started (not yet removed): through the API as SDKs and compose
 # start them (20 threads, create + start each), and through 20 `berth run -d` processes.
-import http.client, json, socket, threading
-class Unix(http.client.HTTPConnection):
-    def __init__(self): super().__init__("localhost")
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX); self.sock.connect(sock)
-def api(method, path, body=None):
-    c = Unix(); c.request(method, "/v1.44" + path, body=None if body is None else json.dumps(body), headers={"Content-Type": "application/json"})
-    r = c.getresponse(); data = r.read(); c.close()
-    if r.status >= 300: raise RuntimeError(f"{method} {path}: {r.status} {data!r}")
-    return json.loads(data) if data else None
+import threading
+sys.path.insert(0, "bench")
+import engine_api
+def api(method, path, body=None): return engine_api.api(sock, method, path, body)
 def remove_all():
     for c in api("GET", "/containers/json?all=1"): api("DELETE", f"/containers/{c['Id']}?force=1")
     time.sleep(1)
