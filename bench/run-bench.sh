@@ -17,13 +17,17 @@ bin=$(swift build -c release --show-bin-path)
 work=$(mktemp -d /var/tmp/berth-bench.XXXXXX)
 run=$(mktemp -d /run/berth-bench.XXXXXX)   # volatile state under /run, as /run/berth
 sock=$run/berth.sock
-printf 'return {}\n' >"$work/config.lua"   # built-in defaults: no hooks, whatever /etc/berth/config.lua says
+# Built-in defaults (no hooks, whatever /etc/berth/config.lua says) but its own bridge and nftables table.
+suffix=$(basename "$work" | tail -c 7)
+printf 'return { network = { bridge = { name = "br%s" }, nft_table = "br_%s" } }\n' "$suffix" "$suffix" >"$work/config.lua"
 "$bin/berthd" --config "$work/config.lua" --root "$work/lib" --exec-root "$run" >"$work/berthd.log" 2>&1 &
 daemon=$!
 cleanup() {
   "$bin/berth" -H "unix://$sock" rm -f benchsleep >/dev/null 2>&1 || true
   kill -TERM $daemon 2>/dev/null; wait $daemon 2>/dev/null || true
   runc delete -f berthbench >/dev/null 2>&1 || true
+  ip link del "br$suffix" 2>/dev/null || true
+  nft delete table ip "br_$suffix" 2>/dev/null || true
   rm -rf "$work" "$run"
 }
 trap cleanup EXIT
