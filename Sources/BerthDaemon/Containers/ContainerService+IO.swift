@@ -76,7 +76,6 @@ extension ContainerService {
                     // The frame header is reserved first and filled once the text is in: no copy per line.
                     let header = out.count
                     if !tty { out.append(contentsOf: [0, 0, 0, 0, 0, 0, 0, 0]) }
-                    var stamp: [UInt8] = []
                     let textStart = out.count
                     guard let (stream, time) = JSONLogLine.decode(chunk[from..<nl], appendingLogTo: &out) else {
                         out.removeSubrange(header...)
@@ -94,8 +93,7 @@ extension ContainerService {
                         continue
                     }
                     if options.timestamps {
-                        stamp = Array(time) + [0x20]
-                        out.insert(contentsOf: stamp, at: textStart)
+                        out.insert(contentsOf: Array(time) + [0x20], at: textStart)
                     }
                     if !tty {
                         let n = UInt32(out.count - textStart)
