@@ -102,7 +102,7 @@ let package = Package(
         .executableTarget(
             name: "berth-shim",
             dependencies: ["BerthCore", "BerthOS", "BerthCgroups", "CBerthLinux", "CSeccomp"],
-            linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xclang-linker", "-no-pie"])]
+            linkerSettings: [.unsafeFlags(["-static-executable"])]
         ),
         // Shared test helpers: temporary roots, the storage driver conformance suite.
         .target(name: "BerthTestSupport", dependencies: ["BerthCore", "BerthOS"], path: "Tests/BerthTestSupport"),

@@ -23,14 +23,17 @@ public final class Connection {
         }
     }
 
+    /// Where `fill` reads: one buffer for the connection's life (a streamed log runs to hundreds of MB).
+    private var readBuffer: [UInt8] = []
+
     /// Reads more bytes into `pending`. Returns false at EOF.
     func fill() throws(BerthError) -> Bool {
-        var buf = [UInt8](repeating: 0, count: 65536)
+        if readBuffer.isEmpty { readBuffer = [UInt8](repeating: 0, count: 1 << 18) }
         while true {
-            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            let n = readBuffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n < 0 { if errno == EINTR { continue }; throw BerthError(.unavailable, "connection to the daemon lost") }
             if n == 0 { return false }
-            pending.append(contentsOf: buf[0..<n])
+            readBuffer.withUnsafeBufferPointer { pending.append(contentsOf: UnsafeBufferPointer(rebasing: $0[0..<n])) }
             return true
         }
     }

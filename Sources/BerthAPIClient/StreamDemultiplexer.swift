@@ -23,6 +23,8 @@ public struct StreamDemultiplexer: Sendable {
 
     private var buffer: [UInt8] = []
     private var start = 0
+    /// The run of payloads `feedRuns` is joining (kept for its capacity).
+    private var run: [UInt8] = []
 
     public init() {}
 
@@ -48,6 +50,28 @@ public struct StreamDemultiplexer: Sendable {
             }
         }
         return joined
+    }
+
+    /// Like `feedJoined` without an array per run: `body` gets each run of same-stream payloads, joined in a
+    /// buffer that is reused. Returns false as soon as `body` does.
+    public mutating func feedRuns(_ bytes: [UInt8], _ body: (UInt8, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+        var stream: UInt8 = 0
+        var ok = true
+        var run = self.run
+        run.removeAll(keepingCapacity: true)
+        consume(bytes) { s, payload in
+            guard ok else { return }
+            if !run.isEmpty, s != stream {
+                ok = run.withUnsafeBufferPointer { body(stream, $0) }
+                run.removeAll(keepingCapacity: true)
+            }
+            stream = s
+            run.append(contentsOf: payload)
+        }
+        if ok, !run.isEmpty { ok = run.withUnsafeBufferPointer { body(stream, $0) } }
+        run.removeAll(keepingCapacity: true)
+        self.run = run
+        return ok
     }
 
     /// Calls `body` with each frame the bytes complete, then drops what was consumed.

@@ -18,6 +18,8 @@ public final class OutputHub: Sendable {
         var subscribers: [Int: AsyncStream<Chunk>.Continuation] = [:]
         var next = 0
         var closed = false
+        /// Told when the hub gains its first subscriber (true) or loses its last (false).
+        var demand: (@Sendable (Bool) -> Void)?
     }
 
     private let state = Mutex(State())
@@ -32,6 +34,7 @@ public final class OutputHub: Sendable {
             let k = s.next
             s.next += 1
             s.subscribers[k] = continuation
+            if s.subscribers.count == 1 { s.demand?(true) }
             return k
         }
         guard let key else {
@@ -39,9 +42,23 @@ public final class OutputHub: Sendable {
             return stream
         }
         continuation.onTermination = { [weak self] _ in
-            _ = self?.state.withLock { $0.subscribers.removeValue(forKey: key) }
+            self?.state.withLock { s in
+                if s.subscribers.removeValue(forKey: key) != nil, s.subscribers.isEmpty { s.demand?(false) }
+            }
         }
         return stream
+    }
+
+    /// Whether anyone is subscribed now.
+    public var hasSubscribers: Bool { state.withLock { !$0.subscribers.isEmpty } }
+
+    /// Sets who is told when the output starts or stops being wanted (the current shim session), and tells it
+    /// the current state at once. Both happen under the hub's lock, so the changes arrive in order.
+    public func onDemandChange(_ handler: @escaping @Sendable (Bool) -> Void) {
+        state.withLock { s in
+            s.demand = handler
+            handler(!s.subscribers.isEmpty)
+        }
     }
 
     func publish(_ bytes: [UInt8], stream: Stream) {

@@ -45,10 +45,13 @@ public struct ShimLauncher: Sendable {
             close(pair[0])
             throw Syscall.error("spawn \(shimPath)", errno: -pid)
         }
-        // The first shim process forks the real shim and exits at once; reap it on the thread pool, without
-        // holding up the start (the socketpair is already connected to the real shim).
-        let pool = threadPool
-        Task { _ = try? await pool.runIfActive { waitpid(pid, nil, 0) } }
+        // A container's first shim process forks the real shim and exits at once; an exec's shim stays (it
+        // does not outlive the daemon's interest in it, and the fork would cost a millisecond). Either is reaped
+        // without holding up the start (the socketpair is already connected to the real shim).
+        if berth_reap_in_background(pid) != 0 {
+            let pool = threadPool
+            Task { _ = try? await pool.runIfActive { waitpid(pid, nil, 0) } }
+        }
 
         let gate = EventGate(onEvent: onEvent)
         let session = ShimSession(containerID: spec.id, output: output) { gate.deliver($0) }

@@ -35,6 +35,9 @@ public final class ShimSession: Sendable {
 
     func attach(channel: Channel) {
         state.withLock { $0.channel = channel }
+        output.onDemandChange { [weak self] wanted in
+            self?.send(ShimMessage.output, [UInt8(ascii: wanted ? "1" : "0")])
+        }
     }
 
     func received(_ frame: ShimFrame) {

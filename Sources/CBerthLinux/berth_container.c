@@ -601,10 +601,10 @@ __attribute__((noreturn)) static void berth_exec(const char *const *argv, char *
 // The child.
 
 __attribute__((noreturn)) static void berth_finish_process(const struct berth_container_config *cfg, int devnull,
-                                                           int last_cap, int console);
+                                                           int last_cap, int console, int wait_go);
 
-// Waits for the shim's go (after it attached the child to the cgroups). Returns the sync fd, above stdio.
-static int berth_wait_go(int sync) {
+// Keeps the sync fd above stdio, where berth_fail reports through it.
+static void berth_keep_sync(int sync) {
     if (sync < 3) {  // keep it clear of the stdio fds
         int high = fcntl(sync, F_DUPFD_CLOEXEC, 3);
         if (high < 0) _exit(1);
@@ -612,20 +612,25 @@ static int berth_wait_go(int sync) {
         sync = high;
     }
     berth_sync = sync;
+}
+
+// Waits for the shim's go (after it attached the child to the cgroups).
+static void berth_wait_go(void) {
     char go;
     ssize_t n;
-    do n = read(sync, &go, 1);
+    do n = read(berth_sync, &go, 1);
     while (n < 0 && errno == EINTR);
     if (n != 1) _exit(1);  // the shim died or gave up
-    return sync;
 }
 
 // exec into a running container: its namespaces (the pid namespace was joined by the clone itself), its
-// root, then the same process set-up as its first process.
+// root, then the same process set-up as its first process. The namespaces are entered while the shim moves
+// the process into the container's cgroups; the go comes before anything that lets the process act as the
+// container (capabilities dropped, seccomp, execve), so nothing it runs is ever outside the cgroups.
 __attribute__((noreturn)) static void berth_exec_child(const struct berth_container_config *cfg, int sync,
                                                        int last_cap) {
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    berth_wait_go(sync);
+    berth_keep_sync(sync);
     int types = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWCGROUP;
     if (setns(cfg->join_pidfd, types) < 0) {
         berth_fail('5', "join the container's namespaces: %s", berth_strerror(errno));
@@ -634,7 +639,7 @@ __attribute__((noreturn)) static void berth_exec_child(const struct berth_contai
     umask(0);
     if (chdir("/") < 0) berth_fail('5', "chdir /: %s", berth_strerror(errno));
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-    berth_finish_process(cfg, devnull, last_cap, 0);
+    berth_finish_process(cfg, devnull, last_cap, 0, 1);
 }
 
 __attribute__((noreturn)) static void berth_child(const struct berth_container_config *cfg, int sync, pid_t parent,
@@ -642,7 +647,8 @@ __attribute__((noreturn)) static void berth_child(const struct berth_container_c
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     // In a new PID namespace getppid() is 0 either way; the EOF on the sync socket covers that case.
     if (!(cfg->clone_flags & CLONE_NEWPID) && getppid() != parent) _exit(1);
-    berth_wait_go(sync);
+    berth_keep_sync(sync);
+    berth_wait_go();
 
     if (cfg->join_netns_fd >= 0 && setns(cfg->join_netns_fd, CLONE_NEWNET) < 0) {
         berth_fail('5', "join the network namespace of the other container: %s", berth_strerror(errno));
@@ -715,7 +721,7 @@ __attribute__((noreturn)) static void berth_child(const struct berth_container_c
             berth_fail('5', "network %s: %s", cfg->interfaces[i].name, why);
         }
     }
-    berth_finish_process(cfg, devnull, last_cap, 1);
+    berth_finish_process(cfg, devnull, last_cap, 1, 0);
 }
 
 // The pseudo-terminal, in the devpts mounted on the container's /dev/pts (reached through /dev/ptmx): the
@@ -751,7 +757,7 @@ static int berth_open_tty(const struct berth_container_config *cfg, const struct
 
 // Everything from the rlimits to execve, shared by a container's first process and an exec'd one.
 __attribute__((noreturn)) static void berth_finish_process(const struct berth_container_config *cfg, int devnull,
-                                                           int last_cap, int console) {
+                                                           int last_cap, int console, int wait_go) {
     for (int i = 0; i < cfg->n_rlimits; i++) berth_set_rlimit(&cfg->rlimits[i]);
 
     static struct berth_user user;
@@ -773,6 +779,7 @@ __attribute__((noreturn)) static void berth_finish_process(const struct berth_co
     }
     envp[n_env] = NULL;
 
+    if (wait_go) berth_wait_go();
     for (int cap = 0; cap <= last_cap; cap++) {
         if ((cfg->capabilities >> cap) & 1) continue;
         if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
@@ -871,6 +878,21 @@ int berth_container_start(const struct berth_container_config *cfg, struct berth
     return 0;
 }
 
+int berth_container_pending_error(int sync_fd, char *err, size_t err_len) {
+    char buf[4096];
+    ssize_t n;
+    for (;;) {  // a terminal's master ('F') may come first; any fd with it is closed by the kernel with the skb
+        do n = recv(sync_fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+        while (n < 0 && errno == EINTR);
+        if (n == 1 && buf[0] == 'F') continue;
+        break;
+    }
+    if (n <= 1) return 0;
+    buf[n] = '\0';
+    if (err != NULL && err_len > 0) snprintf(err, err_len, "%s", buf + 1);
+    return buf[0] == '7' ? 127 : buf[0] == '6' ? 126 : 125;
+}
+
 int berth_container_resume(int sync_fd, int *pty_master, char *err, size_t err_len) {
     char buf[4096], go = 'g';
     ssize_t n;
@@ -878,9 +900,13 @@ int berth_container_resume(int sync_fd, int *pty_master, char *err, size_t err_l
     if (pty_master != NULL) *pty_master = -1;
     do n = send(sync_fd, &go, 1, MSG_NOSIGNAL);
     while (n < 0 && errno == EINTR);
-    if (n < 0) {
+    int send_err = n < 0 ? errno : 0;
+    if (send_err != 0) {
+        // An exec'd child works before the go and may have failed already: its message is still queued.
+        int cls = berth_container_pending_error(sync_fd, err, err_len);
+        if (cls != 0) return cls;
         if (err != NULL && err_len > 0) {
-            snprintf(err, err_len, "container process exited before setup: %s", berth_strerror(errno));
+            snprintf(err, err_len, "container process exited before setup: %s", berth_strerror(send_err));
         }
         return 125;
     }

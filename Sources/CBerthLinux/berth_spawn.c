@@ -8,6 +8,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/wait.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -66,4 +69,25 @@ pid_t berth_spawn(const char *path, const char *const *argv, const char *const *
     }
     free(tmp);
     return err != 0 ? -err : pid;
+}
+
+// A thread of its own waits for the child: a shim that stays the daemon's child (an exec's) can run for
+// hours, which must not hold a thread of the daemon's pool. The thread has a small stack and is detached.
+static void *berth_reaper(void *arg) {
+    pid_t pid = (pid_t)(intptr_t)arg;
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+    return NULL;
+}
+
+int berth_reap_in_background(pid_t pid) {
+    pthread_attr_t attr;
+    int err = pthread_attr_init(&attr);
+    if (err != 0) return -err;
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    pthread_t thread;
+    err = pthread_create(&thread, &attr, berth_reaper, (void *)(intptr_t)pid);
+    pthread_attr_destroy(&attr);
+    return -err;
 }

@@ -19,7 +19,7 @@ extension Shim {
         ].filter { $0.0 >= 0 }
         var status: Int32? = nil
         // Large reads from large pipes: a container that writes fast costs fewer wake-ups and log writes.
-        var buffer = [UInt8](repeating: 0, count: 1 << 18)
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
         for s in streams { _ = fcntl(s.fd, 1031, Int32(1 << 20)) }  // F_SETPIPE_SZ (hidden by Glibc's module)
         // Without a pidfd, SIGCHLD through a self-pipe would be needed; Linux 5.3+ always gives one.
         var exitFD = pidfd
@@ -52,9 +52,10 @@ extension Shim {
             for (i, s) in streams.enumerated() where fds[i].revents != 0 {
                 let r = buffer.withUnsafeMutableBytes { read(s.fd, $0.baseAddress, $0.count) }
                 if r > 0 {
-                    let chunk = Array(buffer[0..<r])
-                    log?.append(chunk, stream: s.name)
-                    broadcast(s.type, chunk)
+                    buffer.withUnsafeBufferPointer {
+                        log?.append(UnsafeBufferPointer(rebasing: $0[0..<r]), stream: s.name)
+                    }
+                    if forwardOutput { broadcast(s.type, Array(buffer[0..<r])) }
                 } else if r == 0 || (errno != EINTR && errno != EAGAIN) {
                     closed.append(s.fd)
                 }
@@ -129,6 +130,8 @@ extension Shim {
                     var size = winsize(ws_row: parts[0], ws_col: parts[1], ws_xpixel: 0, ws_ypixel: 0)
                     _ = ioctl(ptyMaster, UInt(TIOCSWINSZ), &size)
                 }
+            case ShimMessage.output:
+                forwardOutput = payload == [UInt8(ascii: "1")]
             case ShimMessage.signal:
                 if let sig = Int32(String(decoding: payload, as: UTF8.self)) {
                     if pidfd >= 0 { _ = berth_pidfd_send_signal(pidfd, sig) } else { kill(pid, sig) }

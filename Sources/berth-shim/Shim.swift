@@ -14,6 +14,8 @@ final class Shim {
     var log: LogWriter?
     /// The terminal's master (`-t`), for window size changes; -1 without a terminal.
     var ptyMaster: Int32 = -1
+    /// Whether output goes to the daemon too (someone is attached); set by the spec, then by `output` messages.
+    var forwardOutput = true
     /// exec into a running container: its cgroup is the container's, not the shim's to make or remove.
     var isExec: Bool { spec.joinPID > 0 }
 
@@ -28,6 +30,7 @@ final class Shim {
         spec = try ShimSpec(json: JSONValue.parse(bytes: text))
         ShimTrace.enabled = spec.trace
         ShimTrace.mark("spec")
+        forwardOutput = spec.forwardOutput
         cgroups = Cgroups.detect()
         connections.append(Connection(fd: daemonFD))
         _ = fcntl(daemonFD, F_SETFD, FD_CLOEXEC)
@@ -101,6 +104,11 @@ final class Shim {
             } catch {
                 kill(container.pid, SIGKILL)
                 waitpid(container.pid, nil, 0)
+                // An exec'd process sets itself up meanwhile: its own failure (say, an unknown user) says more.
+                var message = [CChar](repeating: 0, count: 1024)
+                let cls = berth_container_pending_error(container.sync_fd, &message, message.count)
+                close(container.sync_fd)
+                if cls != 0 { throw BerthError(.init("start", errno: cls), String(nulTerminated: message)) }
                 throw error
             }
             ShimTrace.mark("cgroup attached")

@@ -43,8 +43,12 @@ guard arguments.count == 3, arguments[1] == "start" else {
 signal(SIGPIPE, SIG_IGN)
 do {
     let shim = try Shim(stateDir: arguments[2], daemonFD: 3)
-    shim.detach()
-    ShimTrace.mark("detached")
+    // A container's shim leaves the daemon's children (it outlives a daemon restart and is adopted by the
+    // next daemon); an exec's is not adopted after a restart, and stays the daemon's child.
+    if !shim.isExec {
+        shim.detach()
+        ShimTrace.mark("detached")
+    }
     exit(shim.run())
 } catch {
     ShimLog.fatal("berth-shim: \(error.message)")

@@ -53,4 +53,33 @@ struct StreamDemultiplexerTests {
         #expect(demux.hasPartialFrame)
         #expect(demux.feed(Array("ello".utf8)) == [Frame(stream: 1, payload: Array("hello".utf8))])
     }
+
+    /// `logs` writes runs of same-stream frames at once, from a reused buffer, in any split of the input.
+    @Test func feedRunsJoinsSameStreamFramesAndStopsWhenTheWriterDoes() {
+        let bytes =
+            StreamDemultiplexer.encode(stream: 1, Array("a\n".utf8))
+            + StreamDemultiplexer.encode(stream: 1, Array("b\n".utf8))
+            + StreamDemultiplexer.encode(stream: 2, Array("e\n".utf8))
+            + StreamDemultiplexer.encode(stream: 1, Array("c\n".utf8))
+        for cut in 0...bytes.count {
+            var demux = StreamDemultiplexer()
+            var out: [String] = []
+            for part in [Array(bytes[..<cut]), Array(bytes[cut...])] {
+                #expect(
+                    demux.feedRuns(part) { s, p in
+                        out.append("\(s):" + String(decoding: p, as: UTF8.self)); return true
+                    })
+            }
+            #expect(out.map { $0.dropFirst(2) }.joined() == "a\nb\ne\nc\n", "cut at \(cut)")
+            #expect(out.filter { $0.hasPrefix("2:") } == ["2:e\n"], "cut at \(cut)")
+            if cut == 0 || cut == bytes.count { #expect(out == ["1:a\nb\n", "2:e\n", "1:c\n"]) }
+        }
+        var demux = StreamDemultiplexer()
+        var calls = 0
+        #expect(
+            !demux.feedRuns(bytes) { _, _ in
+                calls += 1; return false
+            })
+        #expect(calls == 1)
+    }
 }

@@ -45,4 +45,34 @@ struct JSONLogLineTests {
         var out: [UInt8] = []
         #expect(JSONLogLine.decode(Array("garbage".utf8)[...], appendingLogTo: &out) == nil && out.isEmpty)
     }
+
+    /// The byte-level reader must take every line the encoder writes (it once fell back to the general JSON
+    /// parser for all of them, unnoticed but for the speed), and the eight-bytes-at-a-time scans must find
+    /// a special byte at any position.
+    @Test func fastPathReadsEveryEncodedLineWithSpecialBytesAnywhere() throws {
+        for length in 0..<40 {
+            for position in 0...length {
+                for special: UInt8 in [0x22, 0x5C, 0x0A, 0x09, 0x01, 0xC3] {
+                    var text = [UInt8](repeating: UInt8(ascii: "x"), count: length)
+                    text.insert(special, at: position)
+                    if special == 0xC3 { text.insert(0xA9, at: position + 1) }  // é
+                    var line: [UInt8] = []
+                    JSONLogLine.encode(text[...], stream: "stdout", time: Array("T".utf8), into: &line)
+                    let expectedLine = try JSONValue.parse(bytes: Array(line.dropLast()))
+                    #expect(expectedLine["log"]?.stringValue == String(decoding: text, as: UTF8.self))
+                    var out: [UInt8] = []
+                    let fields = line.dropLast().withUnsafeBufferPointer {
+                        JSONLogLine.decode($0, appendingLogTo: &out)
+                    }
+                    if special == 0x01 {
+                        #expect(fields == nil, "\\u escapes are left to the general parser")
+                        continue
+                    }
+                    let (stream, time) = try #require(fields, "length \(length) position \(position) byte \(special)")
+                    #expect(out == text)
+                    #expect(Array(line[stream]) == Array("stdout".utf8) && Array(line[time]) == Array("T".utf8))
+                }
+            }
+        }
+    }
 }

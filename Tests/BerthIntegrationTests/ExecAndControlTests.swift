@@ -48,6 +48,10 @@ struct ExecAndControlTests {
             r = try CLITests.berth(
                 d, ["exec", "-u", "nobody", "-e", "X=y", "-w", "/tmp", "ex1", "sh", "-c", "id -u; echo $X; pwd"])
             #expect(r.stdout == "65534\ny\n/tmp\n")
+            // An unknown user fails in the exec'd process, before its go: the message still comes back.
+            r = try CLITests.berth(d, ["exec", "-u", "nosuchuser", "ex1", "true"])
+            #expect(r.status == 126)
+            #expect(r.stdout.contains("unable to find user nosuchuser"))
             r = try CLITests.berth(d, ["exec", "-i", "ex1", "cat"], stdin: "through stdin\n")
             #expect(r.stdout == "through stdin\n")
             r = try CLITests.berth(d, ["exec", "ex1", "no-such-command"])

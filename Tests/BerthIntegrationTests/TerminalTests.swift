@@ -129,4 +129,30 @@ struct TerminalTests {
             try d.client.checked("DELETE", "/containers/\(id)", query: [("force", "1")])
         }
     }
+
+    /// The output of a detached container goes to the daemon only while someone is attached: attaching later,
+    /// leaving and attaching again all see live output, and the log has every line in order either way.
+    @Test func attachToADetachedContainerSeesLiveOutput() async throws {
+        try await TestDaemon.with { d in
+            let run = try CLITests.berth(
+                d,
+                [
+                    "run", "-d", "--name", "ticker", "busybox", "sh", "-c",
+                    "i=0; while true; do i=$((i+1)); echo tick-$i; sleep 0.05; done",
+                ])
+            try #require(run.status == 0)
+            for round in 0..<2 {
+                let attach = try PseudoTerminal(d, ["attach", "--no-stdin", "ticker"])
+                #expect(attach.waitFor("tick-"), "round \(round): \(attach.output)")
+                // SIGTERM would be proxied to the container (--sig-proxy): the client is killed instead.
+                kill(attach.process.processIdentifier, SIGKILL)
+                _ = attach.exitStatus()
+                usleep(200_000)
+            }
+            let logs = try CLITests.berth(d, ["logs", "ticker"]).stdout.split(separator: "\n")
+            #expect(logs.count > 5)
+            #expect(logs.enumerated().allSatisfy { $0.element == "tick-\($0.offset + 1)" })
+            _ = try CLITests.berth(d, ["rm", "-f", "ticker"])
+        }
+    }
 }

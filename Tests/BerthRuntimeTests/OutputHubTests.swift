@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 
 @testable import BerthRuntime
@@ -83,5 +84,32 @@ struct OutputHubTests {
         #expect(OutputHub.Stream.stdin.rawValue == 0)
         #expect(OutputHub.Stream.stdout.rawValue == 1)
         #expect(OutputHub.Stream.stderr.rawValue == 2)
+    }
+
+    /// The shim sends output to the daemon only while it is wanted: the hub says when that changes.
+    @Test func demandFollowsTheFirstAndLastSubscriber() async {
+        let hub = OutputHub()
+        let seen = Mutex<[Bool]>([])
+        hub.onDemandChange { wanted in seen.withLock { $0.append(wanted) } }
+        #expect(seen.withLock { $0 } == [false], "the current state is told at once")
+        let a = hub.subscribe()
+        let b = hub.subscribe()
+        #expect(seen.withLock { $0 } == [false, true], "only the first subscriber turns it on")
+        let readA = Task { for await _ in a {} }
+        readA.cancel()
+        await readA.value
+        #expect(seen.withLock { $0 } == [false, true], "one subscriber is left")
+        let readB = Task { for await _ in b {} }
+        readB.cancel()
+        await readB.value
+        #expect(seen.withLock { $0 } == [false, true, false])
+        #expect(!hub.hasSubscribers)
+        // A new session takes over the handler and learns the state.
+        let c = hub.subscribe()
+        let other = Mutex<[Bool]>([])
+        hub.onDemandChange { wanted in other.withLock { $0.append(wanted) } }
+        #expect(other.withLock { $0 } == [true])
+        hub.close()
+        for await _ in c {}
     }
 }

@@ -2,6 +2,7 @@ import BerthCore
 import Logging
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// Reads whole requests, runs them through the router one at a time per connection, and writes the response:
 /// fixed, chunked stream, or a hijack that takes the connection over from HTTP.
@@ -236,13 +237,25 @@ final class RawInboundHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 }
 
-struct ChannelStreamWriter: StreamWriter {
+final class ChannelStreamWriter: StreamWriter {
     let channel: Channel
+    /// The write before the last one: a stream keeps one part in flight while the next is made, no more.
+    private let previous = Mutex<EventLoopFuture<Void>?>(nil)
 
+    init(channel: Channel) { self.channel = channel }
+
+    /// Queues `bytes` and waits for the part before them to be sent. A failed write shows at the next one.
     func write(_ bytes: [UInt8]) async throws(BerthError) {
         guard channel.isActive else { throw BerthError(.cancelled, "client disconnected") }
         let part = HTTPServerResponsePart.body(.byteBuffer(channel.allocator.buffer(bytes: bytes)))
-        do { try await channel.writeAndFlush(part) } catch { throw BerthError(.cancelled, "client disconnected") }
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        channel.writeAndFlush(part, promise: written)
+        let before = previous.withLock { value in
+            defer { value = written.futureResult }
+            return value
+        }
+        guard let before else { return }
+        do { try await before.get() } catch { throw BerthError(.cancelled, "client disconnected") }
     }
 
     var isClosed: Bool { !channel.isActive }

@@ -61,12 +61,9 @@ extension Berth {
             var demux = StreamDemultiplexer()
             try daemon.stream("GET", "/containers/\(id)/logs", query: query) { chunk in
                 if tty { return Output.write(1, chunk) }
-                for frame in demux.feedJoined(chunk) {
-                    guard Output.write(frame.stream == StreamDemultiplexer.stdout ? 1 : 2, frame.payload) else {
-                        return false
-                    }
+                return demux.feedRuns(chunk) { stream, payload in
+                    Output.write(stream == StreamDemultiplexer.stdout ? 1 : 2, payload)
                 }
-                return true
             }
         }
     }

@@ -8,12 +8,16 @@ enum Output {
     /// Writes all of `bytes` to `fd`, retrying short writes and EINTR. Returns false when the reader has gone.
     @discardableResult
     static func write(_ fd: Int32, _ bytes: some Collection<UInt8>) -> Bool {
-        let array = Array(bytes)
+        Array(bytes).withUnsafeBufferPointer { write(fd, $0) }
+    }
+
+    /// `write` straight from memory (no copy).
+    @discardableResult
+    static func write(_ fd: Int32, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
         var off = 0
-        while off < array.count {
-            let n = array.withUnsafeBytes { raw in
-                raw.baseAddress.map { Glibc.write(fd, $0 + off, raw.count - off) } ?? 0
-            }
+        while off < bytes.count {
+            let n = Glibc.write(fd, base + off, bytes.count - off)
             if n < 0 {
                 if errno == EINTR { continue }
                 return false

@@ -2,55 +2,168 @@
 /// level: the shim writes one per line of output and `logs` reads them back, so neither goes through `String`
 /// or a general JSON parser (which would cap logging at a few MB/s).
 public enum JSONLogLine {
-    static let hex = Array("0123456789abcdef".utf8)
-
-    /// Appends the line for `text` to `out`. Invalid UTF-8 becomes U+FFFD, as Go's encoder (and so Docker) does.
-    public static func encode(_ text: ArraySlice<UInt8>, stream: String, time: [UInt8], into out: inout [UInt8]) {
-        out.append(contentsOf: #"{"log":""#.utf8)
-        var i = text.startIndex
-        let end = text.endIndex
-        while i < end {
-            let b = text[i]
-            if b >= 0x20, b < 0x80, b != 0x22, b != 0x5C {
-                // A run of plain ASCII is copied at once.
-                var j = i + 1
-                while j < end {
-                    let c = text[j]
-                    if c < 0x20 || c >= 0x80 || c == 0x22 || c == 0x5C { break }
-                    j += 1
-                }
-                out.append(contentsOf: text[i..<j])
-                i = j
-                continue
-            }
-            switch b {
-            case 0x22: out.append(contentsOf: [0x5C, 0x22])
-            case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0..<0x20:
-                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 15)]])
-            default:
-                let n = utf8Length(text, at: i)
-                if n > 0 {
-                    out.append(contentsOf: text[i..<i + n])
-                    i += n
-                    continue
-                }
-                out.append(contentsOf: [0xEF, 0xBF, 0xBD])
-            }
-            i += 1
-        }
-        out.append(contentsOf: #"","stream":""#.utf8)
+    /// What follows a line's text: `","stream":"STREAM","time":"TIME"}` and the newline. The shim makes it once
+    /// per read and reuses it for every line in it.
+    public static func suffix(stream: String, time: [UInt8]) -> [UInt8] {
+        var out = Array(#"","stream":""#.utf8)
         out.append(contentsOf: stream.utf8)
         out.append(contentsOf: #"","time":""#.utf8)
         out.append(contentsOf: time)
         out.append(contentsOf: "\"}\n".utf8)
+        return out
     }
 
-    /// The length of the valid UTF-8 sequence starting at `i` (a byte >= 0x80), 0 when it is not one.
-    static func utf8Length(_ s: ArraySlice<UInt8>, at i: Int) -> Int {
+    /// Appends the line for `text` to `out`. Invalid UTF-8 becomes U+FFFD, as Go's encoder (and so Docker) does.
+    public static func encode(_ text: ArraySlice<UInt8>, stream: String, time: [UInt8], into out: inout [UInt8]) {
+        let end = suffix(stream: stream, time: time)
+        text.withUnsafeBufferPointer { t in end.withUnsafeBufferPointer { encode(t, suffix: $0, into: &out) } }
+    }
+
+    /// `encode` with the suffix made beforehand, into an array.
+    public static func encode(
+        _ text: UnsafeBufferPointer<UInt8>, suffix: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]
+    ) {
+        let room = maxEncodedCount(text.count, suffixCount: suffix.count)
+        let old = out.count
+        out.append(contentsOf: repeatElement(0, count: room))
+        let written = out.withUnsafeMutableBufferPointer { all in
+            all.baseAddress.map { encode(text, suffix: suffix, to: $0 + old) } ?? 0
+        }
+        out.removeSubrange((old + written)...)
+    }
+
+    /// The most bytes the line for `count` bytes of text can take (every byte escaped as `\u00XX`).
+    public static func maxEncodedCount(_ count: Int, suffixCount: Int) -> Int { 8 + 6 * count + suffixCount }
+
+    /// The logging loop: writes the line for `text` at `dst`, which has room for `maxEncodedCount` bytes, on raw
+    /// bytes (no bounds checks or appends per byte). Returns the number of bytes written.
+    public static func encode(
+        _ text: UnsafeBufferPointer<UInt8>, suffix: UnsafeBufferPointer<UInt8>, to dst: UnsafeMutablePointer<UInt8>
+    ) -> Int {
+        // {"log":"
+        dst[0] = 0x7B
+        dst[1] = 0x22
+        dst[2] = UInt8(ascii: "l")
+        dst[3] = UInt8(ascii: "o")
+        dst[4] = UInt8(ascii: "g")
+        dst[5] = 0x22
+        dst[6] = UInt8(ascii: ":")
+        dst[7] = 0x22
+        var o = 8
+        if let base = text.baseAddress {
+            let n = text.count
+            var i = 0
+            while i < n {
+                // A run of plain ASCII is copied at once.
+                let j = plainRunEnd(base, from: i, count: n)
+                if j > i {
+                    (dst + o).update(from: base + i, count: j - i)
+                    o += j - i
+                }
+                if j == n { break }
+                let b = base[j]
+                i = j + 1
+                switch b {
+                case 0x22, 0x5C:
+                    dst[o] = 0x5C
+                    dst[o + 1] = b
+                    o += 2
+                case 0x0A:
+                    dst[o] = 0x5C
+                    dst[o + 1] = UInt8(ascii: "n")
+                    o += 2
+                case 0x0D:
+                    dst[o] = 0x5C
+                    dst[o + 1] = UInt8(ascii: "r")
+                    o += 2
+                case 0x09:
+                    dst[o] = 0x5C
+                    dst[o + 1] = UInt8(ascii: "t")
+                    o += 2
+                case 0..<0x20:
+                    dst[o] = 0x5C
+                    dst[o + 1] = UInt8(ascii: "u")
+                    dst[o + 2] = 0x30
+                    dst[o + 3] = 0x30
+                    dst[o + 4] = hexDigit(b >> 4)
+                    dst[o + 5] = hexDigit(b & 15)
+                    o += 6
+                default:
+                    let len = utf8Length(base, j, n)
+                    if len > 0 {
+                        (dst + o).update(from: base + j, count: len)
+                        o += len
+                        i = j + len
+                    } else {  // U+FFFD
+                        dst[o] = 0xEF
+                        dst[o + 1] = 0xBF
+                        dst[o + 2] = 0xBD
+                        o += 3
+                    }
+                }
+            }
+        }
+        if let end = suffix.baseAddress {
+            (dst + o).update(from: end, count: suffix.count)
+            o += suffix.count
+        }
+        return o
+    }
+
+    static func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 0x30 + v : UInt8(ascii: "a") + v - 10 }
+
+    // Eight bytes at a time (SWAR): whether any byte of `x` is below `n` (n <= 0x80), or equal to `b`.
+    @inline(__always) static func anyBelow(_ x: UInt64, _ n: UInt8) -> Bool {
+        (x &- 0x0101_0101_0101_0101 &* UInt64(n)) & ~x & 0x8080_8080_8080_8080 != 0
+    }
+    @inline(__always) static func anyEqual(_ x: UInt64, _ b: UInt8) -> Bool {
+        anyBelow(x ^ (0x0101_0101_0101_0101 &* UInt64(b)), 1)
+    }
+
+    /// Where the run of bytes that JSON takes as they are (printable ASCII but `"` and `\`) starting at `i` ends.
+    @inline(__always) static func plainRunEnd(_ p: UnsafePointer<UInt8>, from i: Int, count n: Int) -> Int {
+        var j = i
+        let raw = UnsafeRawPointer(p)
+        while j + 8 <= n {
+            let x = raw.loadUnaligned(fromByteOffset: j, as: UInt64.self)
+            if x & 0x8080_8080_8080_8080 != 0 || anyBelow(x, 0x20) || anyEqual(x, 0x22) || anyEqual(x, 0x5C) { break }
+            j += 8
+        }
+        while j < n {
+            let c = p[j]
+            if c < 0x20 || c >= 0x80 || c == 0x22 || c == 0x5C { break }
+            j += 1
+        }
+        return j
+    }
+
+    /// Where the next `"` or `\` at or after `i` is (`n` when there is none).
+    @inline(__always) static func quoteOrBackslash(_ p: UnsafePointer<UInt8>, from i: Int, count n: Int) -> Int {
+        var j = i
+        let raw = UnsafeRawPointer(p)
+        while j + 8 <= n {
+            let x = raw.loadUnaligned(fromByteOffset: j, as: UInt64.self)
+            if anyEqual(x, 0x22) || anyEqual(x, 0x5C) { break }
+            j += 8
+        }
+        while j < n, p[j] != 0x22, p[j] != 0x5C { j += 1 }
+        return j
+    }
+
+    /// Whether the `n` bytes at `p` hold `key` at `i`.
+    @inline(__always) static func matches(_ key: [UInt8], _ p: UnsafePointer<UInt8>, at i: Int, count n: Int) -> Bool {
+        guard i + key.count <= n else { return false }
+        var k = 0
+        while k < key.count {
+            if p[i + k] != key[k] { return false }
+            k += 1
+        }
+        return true
+    }
+
+    /// The length of the valid UTF-8 sequence starting at `i` (a byte >= 0x80) of the `n` bytes at `s`, 0 when
+    /// it is not one.
+    static func utf8Length(_ s: UnsafePointer<UInt8>, _ i: Int, _ count: Int) -> Int {
         let b = s[i]
         let (n, low, high): (Int, UInt8, UInt8)
         switch b {
@@ -63,7 +176,7 @@ public enum JSONLogLine {
         case 0xF4: (n, low, high) = (4, 0x80, 0x8F)
         default: return 0
         }
-        guard i + n <= s.endIndex, s[i + 1] >= low, s[i + 1] <= high else { return 0 }
+        guard i + n <= count, s[i + 1] >= low, s[i + 1] <= high else { return 0 }
         for k in 2..<n where s[i + k] < 0x80 || s[i + k] > 0xBF { return 0 }
         return n
     }
@@ -75,7 +188,7 @@ public enum JSONLogLine {
     }
 
     static let logPrefix = Array(#"{"log":""#.utf8)
-    static let streamKey = Array(#","stream":""#.utf8)
+    static let streamKey = Array(#"","stream":""#.utf8)
     static let timeKey = Array(#"","time":""#.utf8)
 
     /// Reads a line this encoder wrote (or Docker's json-file); nil for anything else.
@@ -91,42 +204,55 @@ public enum JSONLogLine {
     public static func decode(_ line: ArraySlice<UInt8>, appendingLogTo out: inout [UInt8]) -> (
         stream: ArraySlice<UInt8>, time: ArraySlice<UInt8>
     )? {
-        guard line.starts(with: logPrefix) else { return fallback(line, &out) }
         let mark = out.count
-        var i = line.startIndex + logPrefix.count
-        while i < line.endIndex {
-            let start = i
-            while i < line.endIndex, line[i] != 0x22, line[i] != 0x5C { i += 1 }
-            out.append(contentsOf: line[start..<i])
-            guard i < line.endIndex else { break }
-            if line[i] == 0x22 { break }
-            guard i + 1 < line.endIndex else { break }
-            switch line[i + 1] {
+        let fields = line.withUnsafeBufferPointer { decode($0, appendingLogTo: &out) }
+        guard let (stream, time) = fields else {
+            out.removeSubrange(mark...)
+            return fallback(line, &out)
+        }
+        let base = line.startIndex
+        return (
+            line[(base + stream.lowerBound)..<(base + stream.upperBound)],
+            line[(base + time.lowerBound)..<(base + time.upperBound)]
+        )
+    }
+
+    /// The byte-level reader on raw bytes: the text goes to `out`, the stream and time come back as offsets into
+    /// `line`. Nil for a layout it does not take (another key order, `\u` escapes, `attrs`): the caller removes
+    /// what was appended and uses the general parser.
+    public static func decode(_ line: UnsafeBufferPointer<UInt8>, appendingLogTo out: inout [UInt8]) -> (
+        stream: Range<Int>, time: Range<Int>
+    )? {
+        guard let p = line.baseAddress else { return nil }
+        let n = line.count
+        guard matches(logPrefix, p, at: 0, count: n) else { return nil }
+        var i = logPrefix.count
+        while true {
+            let j = quoteOrBackslash(p, from: i, count: n)
+            if j > i { out.append(contentsOf: UnsafeBufferPointer(start: p + i, count: j - i)) }
+            guard j + 1 < n else { return nil }
+            if p[j] == 0x22 {
+                i = j
+                break
+            }
+            switch p[j + 1] {
             case UInt8(ascii: "n"): out.append(0x0A)
             case UInt8(ascii: "t"): out.append(0x09)
             case UInt8(ascii: "r"): out.append(0x0D)
-            case 0x22, 0x5C, 0x2F: out.append(line[i + 1])
-            default:
-                out.removeSubrange(mark...)
-                return fallback(line, &out)
+            case 0x22, 0x5C, 0x2F: out.append(p[j + 1])
+            default: return nil
             }
-            i += 2
+            i = j + 2
         }
-        guard i < line.endIndex, line[i...].starts(with: streamKey) else {
-            out.removeSubrange(mark...)
-            return fallback(line, &out)
-        }
-        var j = i + streamKey.count
-        let streamStart = j
-        while j < line.endIndex, line[j] != 0x22 { j += 1 }
-        guard line[j...].starts(with: timeKey) else {
-            out.removeSubrange(mark...)
-            return fallback(line, &out)
-        }
+        guard matches(streamKey, p, at: i, count: n) else { return nil }
+        let streamStart = i + streamKey.count
+        var j = streamStart
+        while j < n, p[j] != 0x22 { j += 1 }
+        guard matches(timeKey, p, at: j, count: n) else { return nil }
         let timeStart = j + timeKey.count
         var k = timeStart
-        while k < line.endIndex, line[k] != 0x22 { k += 1 }
-        return (line[streamStart..<j], line[timeStart..<k])
+        while k < n, p[k] != 0x22 { k += 1 }
+        return (streamStart..<j, timeStart..<k)
     }
 
     /// Any other layout (escapes the fast path does not take, other key orders, Docker's `attrs`): the general

@@ -26,6 +26,9 @@ public enum ShimMessage {
     public static let signal: UInt8 = UInt8(ascii: "K")
     /// Payload: `rows cols` (decimal text): the terminal's new window size.
     public static let resize: UInt8 = UInt8(ascii: "R")
+    /// Payload: `1` or `0`: whether the daemon wants the container's output (someone is attached). Without it
+    /// the shim only logs, and a chatty container's output does not cross the socket for nobody.
+    public static let output: UInt8 = UInt8(ascii: "W")
 
     public static let headerSize = 5
 

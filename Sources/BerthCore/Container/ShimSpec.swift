@@ -81,6 +81,8 @@ public struct ShimSpec: Sendable, Equatable {
     public var maskedPaths: [String] = ShimSpec.defaultMaskedPaths
     public var readonlyPaths: [String] = ShimSpec.defaultReadonlyPaths
     public var openStdin: Bool = false
+    /// Whether the shim sends output to the daemon from the start (until an `output` message says otherwise).
+    public var forwardOutput: Bool = true
     public var stdinOnce: Bool = false
     /// A pseudo-terminal for stdin, stdout and stderr (`-t`), with its first size (rows, columns; 0: default).
     public var tty: Bool = false
@@ -232,6 +234,7 @@ extension ShimSpec {
                     ? [("tty", .bool(true)), ("consoleSize", .array([.int(consoleRows), .int(consoleCols)]))]
                     : [])
                 + (joinPID > 0 ? [("joinPID", .int(Int(joinPID)))] : [])
+                + (forwardOutput ? [] : [("forwardOutput", .bool(false))])
                 + [
                     ("args", strings(args)),
                     ("env", strings(env)),
@@ -325,6 +328,7 @@ extension ShimSpec {
         maskedPaths = json["maskedPaths"]?.stringArray ?? []
         readonlyPaths = json["readonlyPaths"]?.stringArray ?? []
         openStdin = json["openStdin"]?.boolValue ?? false
+        forwardOutput = json["forwardOutput"]?.boolValue ?? true
         stdinOnce = json["stdinOnce"]?.boolValue ?? false
         if let r = json["resources"] {
             resources.memory = Int64(r["memory"]?.intValue ?? 0)

@@ -118,12 +118,14 @@ extension ContainerService {
             }
             execs[id]?.session = session
             execs[id]?.pid = pid
-            execs[id]?.running = true
+            // A fast exec's exit may have been handled while the start was returning.
+            if execs[id]?.exitCode == nil { execs[id]?.running = true }
             events.publish(
                 type: "container", action: "exec_start: " + e.args.joined(separator: " "), id: record.id,
                 attributes: ["execID": id, "name": record.name])
         } catch {
-            let code: Int32 = error.code.name == "start" ? error.code.errno : 126
+            // As Docker: 127 not found, 126 not executable and every other failure to start the exec.
+            let code: Int32 = error.code.name == "start" && error.code.errno == 127 ? 127 : 126
             execs[id]?.exitCode = code
             execs[id]?.running = false
             try? FileSystem.removeTree(state)
@@ -146,8 +148,15 @@ extension ContainerService {
         }
         execs[id]?.running = false
         execs[id]?.session = nil
+        releaseExecWaiters(id)
         e.session?.close()
-        try? FileSystem.removeTree(stateDir(e.containerID) + "/exec-" + id)
+        let state = stateDir(e.containerID) + "/exec-" + id
+        if configuration.logLevel == "debug", let log = try? FileSystem.readText(state + "/shim.log"), !log.isEmpty {
+            logger.debug(
+                "exec shim log", metadata: [LogKey.container: "\(e.containerID)", "exec": "\(id)", "log": "\(log)"])
+        }
+        // Off the actor: the stream waiting for this exit code goes on at once.
+        Task.detached { try? FileSystem.removeTree(state) }
         if let record = records[e.containerID] {
             events.publish(
                 type: "container", action: "exec_die", id: record.id,
@@ -160,6 +169,7 @@ extension ContainerService {
         for (id, e) in execs where e.containerID == containerID {
             e.session?.close()
             execs[id] = nil
+            releaseExecWaiters(id)
         }
     }
 
@@ -175,11 +185,21 @@ extension ContainerService {
 
     func execSession(_ id: String) -> ShimSession? { execs[id]?.session }
 
-    /// Waits (a few seconds at most) until the exec's exit code is recorded.
+    /// Waits (two seconds at most) until the exec's exit code is recorded.
     func waitForExecExit(_ id: String) async {
-        for _ in 0..<2000 where execs[id] != nil && execs[id]?.exitCode == nil {
-            try? await Task.sleep(nanoseconds: 1_000_000)
+        guard let e = execs[id], e.exitCode == nil else { return }
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            execExitWaiters[id, default: []].append(waiter)
+            Task { [weak self] in
+                try? await Task.sleep(nanoseconds: 2_000_000_000)
+                await self?.releaseExecWaiters(id)
+            }
         }
+    }
+
+    /// Resumes the streams waiting in `waitForExecExit` (each once: the list is taken).
+    func releaseExecWaiters(_ id: String) {
+        for waiter in execExitWaiters.removeValue(forKey: id) ?? [] { waiter.resume() }
     }
 
     /// `GET /exec/{id}/json`.

@@ -31,83 +31,44 @@ extension ContainerService {
         let path = await logPath(id)
         var offset = 0
         var inode = Self.inode(path)
-        var pendingLine: [UInt8] = []
         var first = true
+        // The partial last line of the previous round, then what this round read: one buffer, reused.
+        var chunk: [UInt8] = []
+        var out: [UInt8] = []
         // Rotated files (`--log-opt max-size`), oldest first, come before the current one.
-        var rotated: [UInt8] = []
-        for n in stride(from: 32, through: 1, by: -1) { rotated += Self.readFrom(path: "\(path).\(n)", offset: 0) }
+        for n in stride(from: 32, through: 1, by: -1) { _ = Self.appendFile("\(path).\(n)", offset: 0, to: &chunk) }
         while true {
             let running = await records[id]?.isRunning ?? false
             // Only what was appended since the last round is read; a rotation meanwhile leaves the rest of the
             // previous file in PATH.1.
-            var appended = rotated
-            rotated = []
             let now = Self.inode(path)
             if now != inode {
-                appended += Self.readFrom(path: path + ".1", offset: offset)
+                _ = Self.appendFile(path + ".1", offset: offset, to: &chunk)
                 offset = 0
                 inode = now
             }
             // At most 8 MiB per round, so a large log is streamed rather than held in memory at once (all of it
             // for `--tail`, which counts from the end).
             let limit = first && options.tail != nil ? Int.max : 8 << 20
-            let current = Self.readFrom(path: path, offset: offset, limit: limit)
-            offset += current.count
-            appended += current
-            let more = limit != Int.max && current.count == limit
-            var out: [UInt8] = []
-            if !appended.isEmpty {
-                var chunk = pendingLine + appended
-                pendingLine = []
-                if let lastNewline = chunk.lastIndex(of: 0x0A) {
-                    pendingLine = Array(chunk[(lastNewline + 1)...])
-                    chunk.removeSubrange((lastNewline + 1)...)
-                } else {
-                    pendingLine = chunk
-                    chunk = []
-                }
-                var from = chunk.startIndex
-                if first, let tail = options.tail { from = Self.startOfLast(tail, linesIn: chunk) }
-                // Lines are decoded without a general JSON parser and sent in batches: logs of a chatty container
-                // run to hundreds of MB.
-                while from < chunk.endIndex {
-                    let nl = chunk[from...].firstIndex(of: 0x0A) ?? chunk.endIndex
-                    defer { from = nl + 1 }
-                    // The frame header is reserved first and filled once the text is in: no copy per line.
-                    let header = out.count
-                    if !tty { out.append(contentsOf: [0, 0, 0, 0, 0, 0, 0, 0]) }
-                    let textStart = out.count
-                    guard let (stream, time) = JSONLogLine.decode(chunk[from..<nl], appendingLogTo: &out) else {
-                        out.removeSubrange(header...)
-                        continue
-                    }
-                    let isStderr = stream.elementsEqual("stderr".utf8)
-                    var keep = isStderr ? options.stderr : options.stdout
-                    if keep, options.since > 0 || options.until > 0 {
-                        let nanos = Clock.parseRFC3339(String(decoding: time, as: UTF8.self)) ?? 0
-                        if options.since > 0, nanos < options.since { keep = false }
-                        if options.until > 0, nanos > options.until { keep = false }
-                    }
-                    guard keep else {
-                        out.removeSubrange(header...)
-                        continue
-                    }
-                    if options.timestamps {
-                        out.insert(contentsOf: Array(time) + [0x20], at: textStart)
-                    }
-                    if !tty {
-                        let n = UInt32(out.count - textStart)
-                        out[header] = isStderr ? 2 : 1
-                        out[header + 4] = UInt8(n >> 24)
-                        out[header + 5] = UInt8(truncatingIfNeeded: n >> 16)
-                        out[header + 6] = UInt8(truncatingIfNeeded: n >> 8)
-                        out[header + 7] = UInt8(truncatingIfNeeded: n)
-                    }
+            let got = Self.appendFile(path, offset: offset, limit: limit, to: &chunk)
+            offset += got
+            let more = limit != Int.max && got == limit
+            out.removeAll(keepingCapacity: true)
+            if let lastNewline = chunk.lastIndex(of: 0x0A) {
+                let end = lastNewline + 1
+                var from = 0
+                if first, let tail = options.tail { from = Self.startOfLast(tail, linesIn: chunk, end: end) }
+                // Lines are decoded without a general JSON parser and sent in batches of 256 KiB: logs of a
+                // chatty container run to hundreds of MB.
+                while from < end {
+                    from = Self.renderLogLines(
+                        chunk, from: from, end: end, tty: tty, options: options, into: &out, limit: 1 << 18)
                     if out.count >= 1 << 18 {
                         do { try await writer.write(out) } catch { return }
                         out.removeAll(keepingCapacity: true)
                     }
                 }
+                chunk.removeSubrange(..<end)
             }
             first = false
             if !out.isEmpty {
@@ -120,11 +81,73 @@ extension ContainerService {
         }
     }
 
-    /// Where the last `count` lines of `bytes` (each ending with a newline) start.
-    nonisolated static func startOfLast(_ count: Int, linesIn bytes: [UInt8]) -> Int {
-        guard count > 0 else { return bytes.endIndex }
+    /// Appends the log lines of `chunk[from..<end]` (whole lines) to `out` as the client gets them (framed unless
+    /// `tty`, filtered by stream and time, with timestamps if asked), until `out` holds `limit` bytes.
+    /// - Returns: where the next line starts (`end` when all are done).
+    nonisolated static func renderLogLines(
+        _ chunk: [UInt8], from: Int, end: Int, tty: Bool, options: LogOptions, into out: inout [UInt8], limit: Int
+    ) -> Int {
+        let stderrName = Array("stderr".utf8)
+        let noHeader = [UInt8](repeating: 0, count: 8)
+        return chunk.withUnsafeBufferPointer { buf -> Int in
+            guard let base = buf.baseAddress else { return end }
+            var from = from
+            while from < end, out.count < limit {
+                let nl =
+                    memchr(base + from, 0x0A, end - from).map { UnsafeRawPointer($0) - UnsafeRawPointer(base) }
+                    ?? end
+                defer { from = nl + 1 }
+                let line = UnsafeBufferPointer(rebasing: buf[from..<nl])
+                // The frame header is reserved first and filled once the text is in: no copy per line.
+                let header = out.count
+                if !tty { out.append(contentsOf: noHeader) }
+                let textStart = out.count
+                // The stream and time stay in the chunk (no allocation per line) unless the general parser ran.
+                var isStderr = false
+                var timeRange = 0..<0
+                var parsedTime: [UInt8]? = nil
+                if let (s, t) = JSONLogLine.decode(line, appendingLogTo: &out) {
+                    isStderr = UnsafeBufferPointer(rebasing: line[s]).elementsEqual(stderrName)
+                    timeRange = t
+                } else {
+                    out.removeSubrange(textStart...)
+                    guard let (s, t) = JSONLogLine.decode(chunk[from..<nl], appendingLogTo: &out) else {
+                        out.removeSubrange(header...)
+                        continue
+                    }
+                    isStderr = s.elementsEqual(stderrName)
+                    parsedTime = Array(t)
+                }
+                let time = { parsedTime ?? Array(UnsafeBufferPointer(rebasing: line[timeRange])) }
+                var keep = isStderr ? options.stderr : options.stdout
+                if keep, options.since > 0 || options.until > 0 {
+                    let nanos = Clock.parseRFC3339(String(decoding: time(), as: UTF8.self)) ?? 0
+                    if options.since > 0, nanos < options.since { keep = false }
+                    if options.until > 0, nanos > options.until { keep = false }
+                }
+                guard keep else {
+                    out.removeSubrange(header...)
+                    continue
+                }
+                if options.timestamps { out.insert(contentsOf: time() + [0x20], at: textStart) }
+                if !tty {
+                    let n = UInt32(out.count - textStart)
+                    out[header] = isStderr ? 2 : 1
+                    out[header + 4] = UInt8(n >> 24)
+                    out[header + 5] = UInt8(truncatingIfNeeded: n >> 16)
+                    out[header + 6] = UInt8(truncatingIfNeeded: n >> 8)
+                    out[header + 7] = UInt8(truncatingIfNeeded: n)
+                }
+            }
+            return from
+        }
+    }
+
+    /// Where the last `count` lines of `bytes[..<end]` (each ending with a newline) start.
+    nonisolated static func startOfLast(_ count: Int, linesIn bytes: [UInt8], end: Int) -> Int {
+        guard count > 0 else { return end }
         var seen = 0
-        var i = bytes.endIndex - 1
+        var i = end - 1
         while i > bytes.startIndex {
             if bytes[i - 1] == 0x0A {
                 seen += 1
@@ -140,27 +163,32 @@ extension ContainerService {
         return stat(path, &st) == 0 ? UInt64(st.st_ino) : 0
     }
 
-    /// The bytes of `path` from `offset` to its current end (empty when there are none or it is gone).
-    nonisolated static func readFrom(path: String, offset: Int, limit: Int = Int.max) -> [UInt8] {
+    /// Appends the bytes of `path` from `offset` to its current end, at most `limit` of them, to `buffer`.
+    /// - Returns: how many were appended (0 when there are none or the file is gone).
+    nonisolated static func appendFile(_ path: String, offset: Int, limit: Int = Int.max, to buffer: inout [UInt8])
+        -> Int
+    {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return [] }
+        guard fd >= 0 else { return 0 }
         defer { close(fd) }
-        guard limit < Int.max else {
-            guard lseek(fd, off_t(offset), SEEK_SET) == off_t(offset) else { return [] }
-            return (try? FileSystem.readAll(fd: fd, what: path)) ?? []
-        }
-        var out = [UInt8](repeating: 0, count: limit)
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return 0 }
+        let want = min(limit, max(0, Int(st.st_size) - offset))
+        guard want > 0 else { return 0 }
+        let start = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: want))
         var got = 0
-        while got < limit {
-            let n = out.withUnsafeMutableBytes {
-                pread(fd, $0.baseAddress?.advanced(by: got), limit - got, off_t(offset + got))
+        buffer.withUnsafeMutableBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            while got < want {
+                let n = pread(fd, base + start + got, want - got, off_t(offset + got))
+                if n < 0, errno == EINTR { continue }
+                if n <= 0 { break }
+                got += n
             }
-            if n < 0, errno == EINTR { continue }
-            if n <= 0 { break }
-            got += n
         }
-        out.removeSubrange(got...)
-        return out
+        buffer.removeSubrange((start + got)...)
+        return got
     }
 
     /// `POST /containers/{id}/attach`: live output to the client, the client's input to the container's stdin.

@@ -38,6 +38,8 @@ extension ContainerService {
             records[id]?.endpoint = record.endpoint
             try await attachConnections(&record, spec: &spec)
             records[id]?.connections = record.connections
+            // Output crosses to the daemon only while someone is attached (the session keeps the shim told).
+            spec.forwardOutput = rt.output.hasSubscribers
             result = try await launcher.start(spec: spec, output: rt.output) { [weak self] event in
                 Task { await self?.shimEvent(id, event) }
             }

@@ -54,6 +54,8 @@ actor ContainerService {
     var runtimes: [String: Runtime] = [:]
     /// `exec` instances by ID.
     var execs: [String: ExecRecord] = [:]
+    /// Streams of execs waiting for the exit code to be recorded before they end (`waitForExecExit`).
+    var execExitWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
     /// Set when the daemon stops: its connections to the shims close, which says nothing about the containers
     /// (they keep running, and the next daemon adopts them).
     var shuttingDown = false

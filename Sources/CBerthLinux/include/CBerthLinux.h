@@ -134,6 +134,9 @@ int berth_container_start(const struct berth_container_config *cfg, struct berth
 ///   `mount overlay on /var/lib/...: invalid argument`.
 /// `pty_master` receives the terminal's master fd when the config asked for a tty (-1 otherwise).
 int berth_container_resume(int sync_fd, int *pty_master, char *err, size_t err_len);
+/// The failure an exec'd child reported before its go, if one is queued on the sync socket (after it died):
+/// the exit class (125, 126, 127) and the message in `err`; 0 when there is none.
+int berth_container_pending_error(int sync_fd, char *err, size_t err_len);
 
 // ---------------------------------------------------------------------------------------------------------
 // rtnetlink (berth_netlink.c). Each returns 0 or -errno and works in the caller's network namespace.
@@ -193,6 +196,8 @@ int berth_net_configure_inside(const struct berth_net_inside *inside, char *err,
 /// parent's fds[i] (-1 means /dev/null for 0-2, closed otherwise); every other fd is closed in the child.
 /// - Returns: the pid, or -errno.
 pid_t berth_spawn(const char *path, const char *const *argv, const char *const *envp, const int *fds, int n_fds);
+/// Reaps `pid` on a detached thread of its own (blocked in waitpid until the child exits). Returns 0 or -errno.
+int berth_reap_in_background(pid_t pid);
 
 // ---------------------------------------------------------------------------------------------------------
 // Syscall wrappers (each returns -1 and sets errno on failure, like libc).
