@@ -2,7 +2,7 @@
 # exec latency into a running container and json-file logging throughput (issue 5). Writes
 # bench/RESULTS-exec-logs.md.
 #
-#   bench/exec-logs-bench.sh [EXECS] [LOG_MB]        (as root)
+#   bench/exec-logs-bench.sh [EXECS] [LOG_MB] [ROUNDS]        (as root)
 #
 # exec: `POST /containers/{id}/exec` + `POST /exec/{id}/start` (hijacked, read to its end) + `GET /exec/{id}/json`
 # for `true`, as docker-py and the docker CLI do it, over the unix socket; and `berth exec C true` as a command.
@@ -14,12 +14,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 execs=${1:-200}
 logmb=${2:-100}
+rounds=${3:-5}
 source bench/lib.sh
 bench_daemon xbench
 
-python3 - "$execs" "$logmb" "$bin/berth" "$sock" <<'PY' | tee "$work/out.txt"
+python3 - "$execs" "$logmb" "$bin/berth" "$sock" "$rounds" <<'PY' | tee "$work/out.txt"
 import os, socket, statistics, subprocess, sys, time
-execs, logmb, berth, sock = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+execs, logmb, berth, sock, rounds = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
 cli = [berth, "-H", "unix://" + sock]
 sys.path.insert(0, "bench")
 import engine_api
@@ -52,37 +53,43 @@ with open(data, "wb") as f:
     line = b"0123456789" * 9 + b"012345678\n"
     f.write(line * lines)
 os.sync()  # its writeback is not part of what is measured
-s = time.perf_counter()
-cid = subprocess.run(cli + ["run", "-d", "-v", data + ":/data.txt:ro", "busybox", "cat", "/data.txt"], check=True, capture_output=True, text=True).stdout.strip()
-subprocess.run(cli + ["wait", cid], check=True, capture_output=True)
-write = time.perf_counter() - s
-state = api("GET", f"/containers/{cid}/json")["State"]
 def nanos(t):  # RFC 3339 with nanoseconds, UTC
     import calendar
     day, frac = t.rstrip("Z").split(".")
     return calendar.timegm(time.strptime(day, "%Y-%m-%dT%H:%M:%S")) * 10**9 + int(frac.ljust(9, "0"))
-ran = (nanos(state["FinishedAt"]) - nanos(state["StartedAt"])) / 1e9
-s = time.perf_counter()
-p = subprocess.Popen(cli + ["logs", cid], stdout=subprocess.PIPE)
-got = 0; count = 0
-while True:
-    chunk = p.stdout.read(1 << 20)
-    if not chunk: break
-    got += len(chunk); count += chunk.count(b"\n")
-p.wait()
-read = time.perf_counter() - s
 mb = lines * 100 / 1e6
-print(f"logging {mb:.0f} MB ({lines} lines) from a container to its json-file log: {ran:.2f} s from its start to its exit being recorded (every line logged by then), {mb / ran:.0f} MB/s")
-print(f"  the same end to end, with the `berth run -d` and `berth wait` processes: {write:.2f} s, {mb / write:.0f} MB/s")
-print(f"berth logs reading them back: {read:.2f} s, {got / 1e6 / read:.0f} MB/s; lines {count} of {lines}{' (none lost)' if count == lines else ' LOST LINES'}")
-subprocess.run(cli + ["rm", "-f", cid], check=True, capture_output=True)
+runs = []  # (ran, end to end, read, MB read, lines read) per round; the medians are reported
+for _ in range(rounds):
+    s = time.perf_counter()
+    cid = subprocess.run(cli + ["run", "-d", "-v", data + ":/data.txt:ro", "busybox", "cat", "/data.txt"], check=True, capture_output=True, text=True).stdout.strip()
+    subprocess.run(cli + ["wait", cid], check=True, capture_output=True)
+    write = time.perf_counter() - s
+    state = api("GET", f"/containers/{cid}/json")["State"]
+    ran = (nanos(state["FinishedAt"]) - nanos(state["StartedAt"])) / 1e9
+    s = time.perf_counter()
+    p = subprocess.Popen(cli + ["logs", cid], stdout=subprocess.PIPE)
+    got = 0; count = 0
+    while True:
+        chunk = p.stdout.read(1 << 20)
+        if not chunk: break
+        got += len(chunk); count += chunk.count(b"\n")
+    p.wait()
+    read = time.perf_counter() - s
+    if count != lines: raise SystemExit(f"LOST LINES: {count} of {lines}")
+    runs.append((ran, write, read, got / 1e6))
+    subprocess.run(cli + ["rm", "-f", cid], check=True, capture_output=True)
+def med(i): return statistics.median(r[i] for r in runs)
+def spread(i): return f"{mb / max(r[i] for r in runs):.0f}-{mb / min(r[i] for r in runs):.0f}"
+print(f"logging {mb:.0f} MB ({lines} lines) from a container to its json-file log, median of {rounds} containers: {med(0):.2f} s from its start to its exit being recorded (every line logged by then), {mb / med(0):.0f} MB/s (range {spread(0)})")
+print(f"  the same end to end, with the `berth run -d` and `berth wait` processes: {med(1):.2f} s, {mb / med(1):.0f} MB/s (range {spread(1)})")
+print(f"berth logs reading them back: {med(2):.2f} s, {med(3) / med(2):.0f} MB/s (range {spread(2)}); every line of every round read back, none lost")
 import os; os.unlink(data)
 PY
 
 {
   echo "# exec and logs benchmark"
   echo
-  echo "Measured by \`bench/exec-logs-bench.sh $execs $logmb\` on $(date -u +%Y-%m-%d) ($(nproc) cores, kernel $(uname -r)); release build."
+  echo "Measured by \`bench/exec-logs-bench.sh $execs $logmb $rounds\` on $(date -u +%Y-%m-%d) ($(nproc) cores, kernel $(uname -r)); release build."
   echo
   echo '```'
   cat "$work/out.txt"

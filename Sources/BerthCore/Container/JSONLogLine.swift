@@ -150,17 +150,6 @@ public enum JSONLogLine {
         return j
     }
 
-    /// Whether the `n` bytes at `p` hold `key` at `i`.
-    @inline(__always) static func matches(_ key: [UInt8], _ p: UnsafePointer<UInt8>, at i: Int, count n: Int) -> Bool {
-        guard i + key.count <= n else { return false }
-        var k = 0
-        while k < key.count {
-            if p[i + k] != key[k] { return false }
-            k += 1
-        }
-        return true
-    }
-
     /// The length of the valid UTF-8 sequence starting at `i` (a byte >= 0x80) of the `n` bytes at `s`, 0 when
     /// it is not one.
     static func utf8Length(_ s: UnsafePointer<UInt8>, _ i: Int, _ count: Int) -> Int {
@@ -186,10 +175,6 @@ public enum JSONLogLine {
         public var stream: String
         public var time: String
     }
-
-    static let logPrefix = Array(#"{"log":""#.utf8)
-    static let streamKey = Array(#"","stream":""#.utf8)
-    static let timeKey = Array(#"","time":""#.utf8)
 
     /// Reads a line this encoder wrote (or Docker's json-file); nil for anything else.
     public static func decode(_ line: ArraySlice<UInt8>) -> Entry? {
@@ -225,8 +210,10 @@ public enum JSONLogLine {
     )? {
         guard let p = line.baseAddress else { return nil }
         let n = line.count
-        guard matches(logPrefix, p, at: 0, count: n) else { return nil }
-        var i = logPrefix.count
+        // The keys are compared as little-endian words (no array access per byte on the hot path).
+        let raw = UnsafeRawPointer(p)
+        guard n >= 8, raw.loadUnaligned(as: UInt64.self) == 0x223a_2267_6f6c_227b else { return nil }  // {"log":"
+        var i = 8
         while true {
             let j = quoteOrBackslash(p, from: i, count: n)
             if j > i { out.append(contentsOf: UnsafeBufferPointer(start: p + i, count: j - i)) }
@@ -244,12 +231,18 @@ public enum JSONLogLine {
             }
             i = j + 2
         }
-        guard matches(streamKey, p, at: i, count: n) else { return nil }
-        let streamStart = i + streamKey.count
+        // ","stream":"
+        guard i + 12 <= n, raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) == 0x6165_7274_7322_2c22,
+            raw.loadUnaligned(fromByteOffset: i + 8, as: UInt32.self) == 0x223a_226d
+        else { return nil }
+        let streamStart = i + 12
         var j = streamStart
         while j < n, p[j] != 0x22 { j += 1 }
-        guard matches(timeKey, p, at: j, count: n) else { return nil }
-        let timeStart = j + timeKey.count
+        // ","time":"
+        guard j + 10 <= n, raw.loadUnaligned(fromByteOffset: j, as: UInt64.self) == 0x2265_6d69_7422_2c22,
+            raw.loadUnaligned(fromByteOffset: j + 8, as: UInt16.self) == 0x223a
+        else { return nil }
+        let timeStart = j + 10
         var k = timeStart
         while k < n, p[k] != 0x22 { k += 1 }
         return (streamStart..<j, timeStart..<k)
