@@ -24,6 +24,7 @@ let package = Package(
         // System libraries from Debian (module.modulemap + shim.h + pkg-config).
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
         .systemLibrary(name: "CNftables", pkgConfig: "libnftables", providers: [.apt(["libnftables-dev"])]),
         // Syscall wrappers (EINTR retry, errno -> BerthError), files, fds. No Foundation (used by the shim).
@@ -34,7 +35,7 @@ let package = Package(
         .target(name: "BerthStorageVFS", dependencies: ["BerthCore", "BerthOS", "BerthArchive"]),
         .target(name: "BerthNetworkBasic", dependencies: ["BerthCore"]),
         .target(name: "BerthNetworkBridge", dependencies: ["BerthCore", "BerthOS", "CBerthLinux", "CNftables"]),
-        .target(name: "BerthImage", dependencies: ["BerthCore", "BerthOS", "BerthArchive"]),
+        .target(name: "BerthImage", dependencies: ["BerthCore", "BerthOS", "BerthArchive", "CCurl"]),
         // Lua 5.4: the sandboxed VM, config.lua, and the hook engine (ARCHITECTURE §5).
         .target(
             name: "BerthLua",

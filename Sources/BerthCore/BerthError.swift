@@ -20,6 +20,8 @@ public struct BerthError: Error, Sendable, CustomStringConvertible {
         public static let invalidState = Code("invalidState")
         public static let unsupported = Code("unsupported")
         public static let forbidden = Code("forbidden")
+        /// Credentials are missing or wrong (a registry's 401).
+        public static let unauthorized = Code("unauthorized")
         public static let unavailable = Code("unavailable")
         public static let timeout = Code("timeout")
         public static let cancelled = Code("cancelled")
@@ -50,6 +52,8 @@ public struct BerthError: Error, Sendable, CustomStringConvertible {
     public static func invalidArgument(_ message: String) -> BerthError { BerthError(.invalidArgument, message) }
     public static func conflict(_ message: String) -> BerthError { BerthError(.conflict, message) }
     public static func forbidden(_ message: String) -> BerthError { BerthError(.forbidden, message) }
+    public static func unauthorized(_ message: String) -> BerthError { BerthError(.unauthorized, message) }
+    public static func unavailable(_ message: String) -> BerthError { BerthError(.unavailable, message) }
     public static func invalidState(_ message: String) -> BerthError { BerthError(.invalidState, message) }
     public static func internalError(_ message: String) -> BerthError { BerthError(.internalError, message) }
 }

@@ -23,6 +23,8 @@ public final class Daemon: Sendable {
     let logger: Logger
     let group: MultiThreadedEventLoopGroup
     let threadPool: NIOThreadPool
+    /// Registry transfers (blocking libcurl calls, minutes for a large layer), kept off `threadPool`.
+    let transferPool: NIOThreadPool
     let startedAt = Clock.nowNanos()
     /// The resolver of user-defined networks.
     let dns: DNSServer
@@ -46,6 +48,8 @@ public final class Daemon: Sendable {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         threadPool = NIOThreadPool(numberOfThreads: 2)
         threadPool.start()
+        transferPool = NIOThreadPool(numberOfThreads: 6)
+        transferPool.start()
         events = EventBus()
         hooks = HookEngine(logger: logger, version: configuration.version)
         live = LiveSettings(configuration.engine)
@@ -61,7 +65,9 @@ public final class Daemon: Sendable {
                 root: configuration.root, drivers: [LocalVolumeDriver(root: configuration.root + "/volumes")],
                 events: events),
             logger: logger)
-        images = ImageService(store: store, containers: containers, events: events, hooks: hooks)
+        images = ImageService(
+            store: store, containers: containers, events: events, hooks: hooks,
+            transfers: ThreadPoolRunner(pool: transferPool), certsDir: configuration.certsDir)
     }
 
     /// Loads the hook scripts; a script that does not load stops the daemon from starting.
@@ -174,6 +180,7 @@ public final class Daemon: Sendable {
         await storage.shutdown()
         try? await group.shutdownGracefully()
         try? await threadPool.shutdownGracefully()
+        try? await transferPool.shutdownGracefully()
     }
 }
 

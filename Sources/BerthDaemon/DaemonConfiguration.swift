@@ -12,6 +12,8 @@ public struct DaemonConfiguration: Sendable {
     public var storageDriver = "overlay"
     public var defaultNetwork = "bridge"
     public var logLevel = "info"
+    /// Registry CAs: `HOST:PORT/ca.crt` (Docker's `/etc/docker/certs.d`).
+    public var certsDir = "/etc/berth/certs.d"
     /// The `berth-shim` executable (next to `berthd` by default).
     public var shimPath = ""
     /// Version strings shown by `version` and `info`.

@@ -6,11 +6,14 @@ import Glibc
 /// Every blob is verified against its digest when it is stored.
 public struct ContentStore: Sendable {
     public let root: String
+    /// Downloads and other blobs being made (on the same filesystem, so they are renamed in).
+    public let tmpDir: String
 
     public init(root: String) throws(BerthError) {
         self.root = root + "/content/blobs/sha256"
+        tmpDir = root + "/content/tmp"
         try FileSystem.createDirectory(self.root)
-        try FileSystem.createDirectory(root + "/content/tmp")
+        try FileSystem.createDirectory(tmpDir)
     }
 
     public func path(hex: String) -> String { "\(root)/\(hex)" }

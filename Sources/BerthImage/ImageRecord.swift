@@ -13,6 +13,11 @@ public struct ImageRecord: Sendable {
     public var size: Int64
     /// Nanoseconds since the epoch of the last tag.
     public var lastTagTime: Int64
+    /// `repository@sha256:…` of the manifests it was pulled by (or pushed as).
+    public var repoDigests: [String] = []
+    /// The layers as a registry has them (OCI descriptors: `mediaType`, `digest`, `size`), bottom first, when
+    /// their blobs are in the content store (pulled images); empty otherwise.
+    public var layerBlobs: [JSONValue] = []
 
     public init(id: String, config: JSONValue, layers: [String], repoTags: [String], size: Int64, lastTagTime: Int64) {
         self.id = id
@@ -32,6 +37,7 @@ public struct ImageRecord: Sendable {
         .object([
             ("id", .string(id)), ("config", config), ("layers", .strings(layers)), ("repoTags", .strings(repoTags)),
             ("size", .int(size)), ("lastTagTime", .string(String(lastTagTime))),
+            ("repoDigests", .strings(repoDigests)), ("layerBlobs", .array(layerBlobs)),
         ])
     }
 
@@ -43,5 +49,7 @@ public struct ImageRecord: Sendable {
             id: id, config: config, layers: json["layers"]?.stringArray ?? [],
             repoTags: json["repoTags"]?.stringArray ?? [],
             size: json["size"]?.int64Value ?? 0, lastTagTime: Int64(json["lastTagTime"]?.stringValue ?? "") ?? 0)
+        repoDigests = json["repoDigests"]?.stringArray ?? []
+        layerBlobs = json["layerBlobs"]?.arrayValue ?? []
     }
 }

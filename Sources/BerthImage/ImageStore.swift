@@ -53,6 +53,8 @@ public actor ImageStore {
         var record = record
         if let existing = images[record.id] {
             record.repoTags = Array(Set(existing.repoTags + record.repoTags)).sorted()
+            record.repoDigests = Array(Set(existing.repoDigests + record.repoDigests)).sorted()
+            if record.layerBlobs.isEmpty { record.layerBlobs = existing.layerBlobs }
         }
         for tag in record.repoTags { try untagElsewhere(tag, keep: record.id) }
         try save(record)

@@ -72,6 +72,7 @@ public enum ErrorStatus {
         case .notFound: return 404
         case .conflict, .invalidState: return 409
         case .forbidden: return 403
+        case .unauthorized: return 401
         case .unsupported: return 501
         case .unavailable: return 503
         case .timeout: return 504

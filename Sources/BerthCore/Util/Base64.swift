@@ -21,6 +21,13 @@ public enum Base64 {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Base64url (`-` and `_`, padding optional, as Go's `URLEncoding` and `RawURLEncoding` write it).
+    public static func decodeURLSafe(_ text: String) -> [UInt8]? {
+        var s = String(text.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })
+        while s.utf8.count % 4 != 0 { s += "=" }
+        return decode(s)
+    }
+
     /// nil for anything that is not padded standard base64.
     public static func decode(_ text: String) -> [UInt8]? {
         var values: [UInt8] = []

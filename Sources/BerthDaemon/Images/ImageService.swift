@@ -9,12 +9,17 @@ struct ImageService: Sendable {
     let containers: ContainerService
     let events: EventBus
     let hooks: HookEngine
+    /// Where registry transfers run.
+    let transfers: any BlockingRunner
+    /// `certs.d`: a registry's CA as `HOST:PORT/ca.crt`.
+    let certsDir: String
 
     func summary(_ r: ImageRecord) -> JSONValue {
         let created = Clock.parseRFC3339(r.config["created"]?.stringValue ?? "") ?? 0
         return .object([
             ("Id", .string(r.id)), ("ParentId", .string("")), ("RepoTags", .strings(r.repoTags)),
-            ("RepoDigests", .array([])), ("Created", .int(created / 1_000_000_000)), ("Size", .int(r.size)),
+            ("RepoDigests", .strings(r.repoDigests)), ("Created", .int(created / 1_000_000_000)),
+            ("Size", .int(r.size)),
             ("SharedSize", .int(-1)), ("VirtualSize", .int(r.size)),
             ("Labels", .map(r.containerConfig["Labels"]?.stringMap ?? [:])),
             ("Containers", .int(-1)),
@@ -95,7 +100,7 @@ struct ImageService: Sendable {
         var o: JSONValue = .object([])
         o["Id"] = .string(r.id)
         o["RepoTags"] = .strings(r.repoTags)
-        o["RepoDigests"] = .array([])
+        o["RepoDigests"] = .strings(r.repoDigests)
         o["Parent"] = .string("")
         o["Comment"] = comment
         o["Created"] = r.config["created"] ?? .string("")

@@ -23,12 +23,13 @@ enum ImageRoutes {
         t.add("POST", "/images/create") { req in
             if let src = req.query("fromSrc") { return try await importImage(req, d, source: src) }
             let from = req.query("fromImage") ?? ""
+            guard !from.isEmpty else { throw BerthError.invalidArgument("fromImage or fromSrc is required") }
             let tag = req.query("tag").flatMap { $0.isEmpty ? nil : $0 }
-            let name = tag.map { "\(from):\($0)" } ?? from
-            // Pulling from registries comes with the registry client; until then a pull is a clear 404.
-            throw BerthError.notFound(
-                "pull access denied for \(name): pulling from registries is not supported by this berthd yet (No such image: \(name))"
-            )
+            // The docker CLI sends a digest as the tag.
+            let name = tag.map { $0.hasPrefix("sha256:") ? "\(from)@\($0)" : "\(from):\($0)" } ?? from
+            return try await images.pull(
+                reference: name, platform: req.query("platform"),
+                credentials: req.header("X-Registry-Auth").flatMap(RegistryCredentials.init(header:)))
         }
     }
 

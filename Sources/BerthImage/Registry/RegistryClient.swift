@@ -1,0 +1,235 @@
+import BerthCore
+import BerthOS
+import Glibc
+import Synchronization
+
+/// Credentials for one registry, as the docker CLI sends them in `X-Registry-Auth` (base64url JSON).
+public struct RegistryCredentials: Sendable, Equatable {
+    public var username: String
+    public var password: String
+    /// An OAuth refresh token (`identitytoken`), used instead of the password for Bearer tokens.
+    public var identityToken: String
+
+    public init(username: String = "", password: String = "", identityToken: String = "") {
+        self.username = username
+        self.password = password
+        self.identityToken = identityToken
+    }
+
+    /// Decodes an `X-Registry-Auth` header; nil when it is empty or holds no credentials.
+    public init?(header: String) {
+        guard !header.isEmpty, let bytes = Base64.decodeURLSafe(header),
+            let json = try? JSONValue.parse(bytes: bytes)
+        else { return nil }
+        username = json["username"]?.stringValue ?? ""
+        password = json["password"]?.stringValue ?? ""
+        identityToken = json["identitytoken"]?.stringValue ?? ""
+        if username.isEmpty, password.isEmpty, identityToken.isEmpty { return nil }
+    }
+}
+
+/// Where a repository lives: the registry host and the repository path on it, Docker's way (`busybox` is
+/// `library/busybox` on Docker Hub, `127.0.0.1:5000/app` is `app` on 127.0.0.1:5000).
+public struct RegistryLocation: Sendable, Equatable {
+    /// The host as named (`127.0.0.1:5000`, `docker.io`).
+    public var host: String
+    /// The host the API is served on (Docker Hub's is `registry-1.docker.io`).
+    public var apiHost: String
+    public var path: String
+
+    public init(repository: String) {
+        let parts = repository.split(separator: "/", maxSplits: 1).map(String.init)
+        if parts.count == 2, parts[0].contains(".") || parts[0].contains(":") || parts[0] == "localhost" {
+            host = parts[0]
+            path = parts[1]
+        } else {
+            host = "docker.io"
+            path = parts.count == 1 ? "library/" + repository : repository
+        }
+        apiHost = host == "docker.io" ? "registry-1.docker.io" : host
+    }
+
+    /// Loopback registries may speak plain HTTP, as with Docker.
+    public var isLoopback: Bool {
+        let name =
+            host.hasPrefix("[") ? String(host.dropFirst().prefix { $0 != "]" }) : String(host.prefix { $0 != ":" })
+        return name == "localhost" || name.hasPrefix("127.") || name == "::1"
+    }
+}
+
+/// Runs blocking work (libcurl transfers) off the caller's executor: the daemon passes its thread pool.
+public protocol BlockingRunner: Sendable {
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws(BerthError) -> T) async throws(BerthError) -> T
+}
+
+/// A client of one registry for one repository: the OCI distribution API over libcurl, with the
+/// `WWW-Authenticate` challenge (Bearer tokens and basic auth), HTTPS first and plain HTTP for insecure
+/// registries (loopback ones and those configured), and custom CAs from `certs.d/HOST/`.
+public final class RegistryClient: Sendable {
+    public let location: RegistryLocation
+    let credentials: RegistryCredentials?
+    let insecure: Bool
+    let caFile: String?
+    /// The scheme found to work, and the Authorization header for the repository.
+    private let state = Mutex<(scheme: String?, authorization: String?)>((nil, nil))
+
+    /// - Parameters:
+    ///   - insecureRegistries: hosts (`HOST:PORT`) allowed to use plain HTTP besides loopback ones.
+    ///   - certsDir: the directory holding `HOST:PORT/ca.crt` files (`/etc/berth/certs.d`).
+    public init(
+        location: RegistryLocation, credentials: RegistryCredentials?, insecureRegistries: [String] = [],
+        certsDir: String? = nil
+    ) {
+        self.location = location
+        self.credentials = credentials
+        insecure = location.isLoopback || insecureRegistries.contains(location.host)
+        let ca = certsDir.map { "\($0)/\(location.host)/ca.crt" }
+        caFile = ca.flatMap { FileSystem.exists($0) ? $0 : nil }
+    }
+
+    public struct Failure: Error, Sendable {
+        public let status: Int
+        /// The first error code of the registry's answer (`MANIFEST_UNKNOWN`, `UNAUTHORIZED`, …).
+        public let code: String
+        public let message: String
+    }
+
+    /// Sends a request to `/v2/<repository path>/<suffix>` (or `/v2/<suffix>` with `repository: false`),
+    /// answering an authentication challenge once.
+    public func request(
+        _ method: String, _ suffix: String, repository: Bool = true, headers: [String] = [], body: [UInt8]? = nil,
+        outputFD: Int32 = -1, hashSeed: SHA256? = nil, onProgress: ((Int64) -> Bool)? = nil
+    ) throws(BerthError) -> CurlTransfer.Response {
+        let path = repository ? "/v2/\(location.path)/\(suffix)" : "/v2/\(suffix)"
+        var response = try send(method, path, headers, body, outputFD, hashSeed, onProgress)
+        if response.status == 401, let challenge = response.header("www-authenticate") {
+            try authenticate(challenge)
+            if outputFD >= 0 { _ = ftruncate(outputFD, 0) }
+            response = try send(method, path, headers, body, outputFD, hashSeed, onProgress)
+        }
+        return response
+    }
+
+    private func send(
+        _ method: String, _ path: String, _ headers: [String], _ body: [UInt8]?, _ outputFD: Int32, _ seed: SHA256?,
+        _ onProgress: ((Int64) -> Bool)?
+    ) throws(BerthError) -> CurlTransfer.Response {
+        let (known, auth) = state.withLock { $0 }
+        let schemes = known.map { [$0] } ?? (insecure ? ["https", "http"] : ["https"])
+        var lastError: BerthError? = nil
+        for s in schemes {
+            var t = CurlTransfer(url: "\(s)://\(location.apiHost)\(path)")
+            t.method = method
+            t.headers = headers + (auth.map { ["Authorization: \($0)"] } ?? [])
+            t.body = body
+            t.outputFD = outputFD
+            t.hashSeed = seed
+            t.onProgress = onProgress
+            t.caFile = caFile
+            do {
+                let r = try t.perform()
+                state.withLock { $0.scheme = s }
+                return r
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError ?? BerthError(.unavailable, "cannot reach \(location.host)")
+    }
+
+    /// Answers `WWW-Authenticate`: Basic sends the credentials; Bearer fetches a token from the realm (with the
+    /// credentials, if any) for the challenge's scope.
+    private func authenticate(_ challenge: String) throws(BerthError) {
+        let (kind, params) = Self.parseChallenge(challenge)
+        switch kind.lowercased() {
+        case "basic":
+            guard let c = credentials, !c.username.isEmpty else {
+                throw .unauthorized("authentication required by \(location.host): log in first")
+            }
+            let header = "Basic " + Base64.encode(Array("\(c.username):\(c.password)".utf8))
+            state.withLock { $0.authorization = header }
+        case "bearer":
+            guard let realm = params["realm"], realm.hasPrefix("http") else {
+                throw .unauthorized("\(location.host) asks for a token without a realm")
+            }
+            var query: [String] = []
+            if let service = params["service"] { query.append("service=" + Self.percentEncode(service)) }
+            query.append("scope=" + Self.percentEncode(params["scope"] ?? "repository:\(location.path):pull"))
+            var t = CurlTransfer(url: realm + (realm.contains("?") ? "&" : "?") + query.joined(separator: "&"))
+            t.caFile = caFile
+            if let c = credentials, !c.username.isEmpty {
+                t.headers = ["Authorization: Basic " + Base64.encode(Array("\(c.username):\(c.password)".utf8))]
+            }
+            let r = try t.perform()
+            guard r.status == 200 else {
+                if r.status == 401 || r.status == 403 {
+                    throw .unauthorized("unauthorized: incorrect username or password for \(location.host)")
+                }
+                throw .unavailable("token request to \(CurlTransfer.redacted(realm)) failed: HTTP \(r.status)")
+            }
+            let json = try? JSONValue.parse(bytes: r.body)
+            guard let token = json?["token"]?.stringValue ?? json?["access_token"]?.stringValue, !token.isEmpty else {
+                throw .unavailable("\(location.host)'s token service answered without a token")
+            }
+            state.withLock { $0.authorization = "Bearer " + token }
+        default:
+            throw .unauthorized("\(location.host) asks for an unsupported authentication scheme \(kind)")
+        }
+    }
+
+    /// `Bearer realm="…",service="…",scope="…"` → ("Bearer", [realm: …, service: …, scope: …]).
+    static func parseChallenge(_ header: String) -> (String, [String: String]) {
+        let kind = String(header.prefix { $0 != " " })
+        var params: [String: String] = [:]
+        var rest = Substring(header.dropFirst(kind.count))
+        while !rest.isEmpty {
+            rest = rest.drop { $0 == " " || $0 == "," }
+            guard let eq = rest.firstIndex(of: "=") else { break }
+            let key = rest[..<eq].lowercased()
+            rest = rest[rest.index(after: eq)...]
+            var value = ""
+            if rest.first == "\"" {
+                rest = rest.dropFirst()
+                while let c = rest.first, c != "\"" {
+                    if c == "\\", rest.count > 1 {
+                        rest = rest.dropFirst()
+                    }
+                    value.append(rest.first ?? c)
+                    rest = rest.dropFirst()
+                }
+                rest = rest.dropFirst()
+            } else {
+                value = String(rest.prefix { $0 != "," })
+                rest = rest.dropFirst(value.count)
+            }
+            params[key] = value
+        }
+        return (kind, params)
+    }
+
+    static func percentEncode(_ s: String) -> String {
+        var out = ""
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(b))
+            default:
+                let hex = Array("0123456789ABCDEF")
+                out += "%" + String(hex[Int(b >> 4)]) + String(hex[Int(b & 15)])
+            }
+        }
+        return out
+    }
+
+    /// The registry's error for a failed request: its first `errors[].code` and message, or the HTTP status.
+    public static func failure(_ r: CurlTransfer.Response) -> Failure {
+        let json = try? JSONValue.parse(bytes: r.body)
+        let first = json?["errors"]?.arrayValue?.first
+        let code = first?["code"]?.stringValue ?? ""
+        var message = first?["message"]?.stringValue ?? ""
+        if message.isEmpty { message = "HTTP \(r.status)" }
+        return Failure(status: r.status, code: code, message: message)
+    }
+}

@@ -1,0 +1,204 @@
+import BerthCore
+import BerthTestSupport
+import Foundation
+import Glibc
+import Testing
+
+/// Debian's `docker-registry` (distribution 2.8) on 127.0.0.1 with a throwaway config and storage, fed by
+/// `skopeo copy` from an OCI layout made by contrib/mkimage-oci.py. Stopped and removed afterwards.
+final class LocalRegistry {
+    let dir: String
+    let port: Int
+    let process: Process
+    var host: String { "127.0.0.1:\(port)" }
+
+    init(in parent: String) throws {
+        dir = parent + "/registry"
+        try FileManager.default.createDirectory(atPath: dir + "/storage", withIntermediateDirectories: true)
+        port = try Self.freePort()
+        let config = """
+            version: 0.1
+            log:
+              level: error
+            storage:
+              filesystem:
+                rootdirectory: \(dir)/storage
+              delete:
+                enabled: true
+            http:
+              addr: 127.0.0.1:\(port)
+            """
+        try config.write(toFile: dir + "/config.yml", atomically: true, encoding: .utf8)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
+        process.arguments = ["serve", dir + "/config.yml"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        for _ in 0..<100 {
+            if (try? Self.get("http://127.0.0.1:\(port)/v2/")) != nil { return }
+            usleep(50_000)
+        }
+        stop()
+        throw TestFailure("docker-registry did not start on port \(port)")
+    }
+
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    deinit { stop() }
+
+    /// Pushes the OCI layout `layout:tag` as `repository:tag` with skopeo.
+    func push(layout: String, tag: String, as repository: String) throws {
+        let r = try run(
+            "/usr/bin/skopeo",
+            [
+                "copy", "--quiet", "--dest-tls-verify=false", "oci:\(layout):\(tag)",
+                "docker://\(host)/\(repository):\(tag)",
+            ])
+        guard r.status == 0 else { throw TestFailure("skopeo copy failed: \(r.output)") }
+    }
+
+    /// The file the registry keeps blob `hex` in.
+    func blobPath(_ hex: String) -> String {
+        "\(dir)/storage/docker/registry/v2/blobs/sha256/\(hex.prefix(2))/\(hex)/data"
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0
+            }
+        }
+        guard ok else { throw TestFailure("no free port") }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    static func get(_ url: String) throws -> String {
+        let r = try run(
+            "/usr/bin/python3",
+            ["-c", "import urllib.request,sys; print(urllib.request.urlopen(sys.argv[1], timeout=2).status)", url])
+        guard r.status == 0 else { throw TestFailure("GET \(url): \(r.output)") }
+        return r.output
+    }
+}
+
+/// Runs a program; its stdout and stderr together.
+func run(_ path: String, _ args: [String]) throws -> (status: Int32, output: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = args
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = pipe
+    try p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+@Suite(.serialized)
+struct RegistryTests {
+    /// An OCI layout of the busybox image plus a second layer with /hello; returns its manifest digest.
+    static func makeLayout(_ d: TestDaemon, tag: String) throws -> (dir: String, digest: String) {
+        let base = try d.makeBusyboxTar()
+        let second = d.root + "/second.tar"
+        try TarBuilder.write([.dir("etc/"), .file("hello", "hello from layer two\n")], to: second)
+        let dir = d.root + "/oci"
+        let r = try run(TestDaemon.repoRoot + "/contrib/mkimage-oci.py", [dir, tag, base, second])
+        guard r.status == 0 else { throw TestFailure("mkimage-oci.py: \(r.output)") }
+        return (dir, r.output.trimmingSpaces)
+    }
+
+    /// Pull by tag and by digest from a real registry, run the image, up-to-date pulls, and Docker's errors for a
+    /// missing tag and a missing repository.
+    @Test func pullFromARealRegistry() async throws {
+        try await TestDaemon.with { d in
+            let registry = try LocalRegistry(in: d.root)
+            defer { registry.stop() }
+            let (layout, digest) = try Self.makeLayout(d, tag: "v1")
+            try registry.push(layout: layout, tag: "v1", as: "test/busybox")
+            let name = "\(registry.host)/test/busybox:v1"
+
+            var r = try CLITests.berth(d, ["pull", name])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout.contains("v1: Pulling from test/busybox"))
+            #expect(r.stdout.components(separatedBy: "Pull complete").count == 3, "two layers: \(r.stdout)")
+            #expect(r.stdout.contains("Digest: \(digest)"))
+            #expect(r.stdout.contains("Status: Downloaded newer image for \(name)"))
+            r = try CLITests.berth(d, ["run", "--rm", name, "sh", "-c", "cat /hello; busybox | head -1"])
+            #expect(r.stdout.hasPrefix("hello from layer two\nBusyBox"), "\(r.stdout) \(r.stderr)")
+            let inspect = try d.client.checked("GET", "/images/\(name)/json").json
+            #expect(inspect?["RepoDigests"]?.stringArray == ["\(registry.host)/test/busybox@\(digest)"])
+            #expect(inspect?["RootFS"]?["Layers"]?.arrayValue?.count == 2)
+
+            // Again: nothing to download.
+            r = try CLITests.berth(d, ["pull", name])
+            #expect(r.stdout.contains("Already exists") && r.stdout.contains("Status: Image is up to date for \(name)"))
+            #expect(!r.stdout.contains("Downloading"))
+            // By digest.
+            r = try CLITests.berth(d, ["pull", "\(registry.host)/test/busybox@\(digest)"])
+            #expect(r.status == 0 && r.stdout.contains("Digest: \(digest)"), "\(r.stdout) \(r.stderr)")
+
+            // A missing tag, a missing repository: Docker's messages, nothing stored.
+            let before = try d.client.checked("GET", "/images/json").json?.arrayValue?.count
+            r = try CLITests.berth(d, ["pull", "\(registry.host)/test/busybox:nope"])
+            #expect(r.status != 0)
+            #expect(r.stderr.contains("manifest for \(registry.host)/test/busybox:nope not found: manifest unknown"))
+            r = try CLITests.berth(d, ["pull", "\(registry.host)/test/nosuch:v1"])
+            #expect(r.status != 0 && r.stderr.contains("not found"), "\(r.stderr)")
+            #expect(try d.client.checked("GET", "/images/json").json?.arrayValue?.count == before)
+            // The API answers a missing tag with a 404 before any progress, as Docker does.
+            let api = try d.client.call(
+                "POST", "/images/create", query: [("fromImage", "\(registry.host)/test/busybox"), ("tag", "nope")])
+            #expect(api.status == 404)
+        }
+    }
+
+    /// A blob whose bytes do not match its digest is refused and nothing is stored; once the registry has the
+    /// right bytes again, `run` pulls the image it does not have.
+    @Test func aCorruptLayerIsRefused() async throws {
+        try await TestDaemon.with { d in
+            let registry = try LocalRegistry(in: d.root)
+            defer { registry.stop() }
+            let (layout, _) = try Self.makeLayout(d, tag: "v1")
+            try registry.push(layout: layout, tag: "v1", as: "test/corrupt")
+            let index = try JSONValue.parse(
+                bytes: Array(try Data(contentsOf: URL(fileURLWithPath: layout + "/index.json"))))
+            let manifestHex = String(index["manifests"]?.arrayValue?.first?["digest"]?.stringValue?.dropFirst(7) ?? "")
+            let manifest = try JSONValue.parse(
+                bytes: Array(try Data(contentsOf: URL(fileURLWithPath: "\(layout)/blobs/sha256/\(manifestHex)"))))
+            let layerHex = String(manifest["layers"]?.arrayValue?.last?["digest"]?.stringValue?.dropFirst(7) ?? "")
+            let blob = registry.blobPath(layerHex)
+            let good = try Data(contentsOf: URL(fileURLWithPath: blob))
+            var bad = good
+            bad[bad.count / 2] ^= 0xFF
+            try bad.write(to: URL(fileURLWithPath: blob))
+
+            let name = "\(registry.host)/test/corrupt:v1"
+            var r = try CLITests.berth(d, ["pull", name])
+            #expect(r.status != 0)
+            #expect(r.stderr.contains("verification failed for digest sha256:\(layerHex)"), "\(r.stdout) \(r.stderr)")
+            #expect(try d.client.call("GET", "/images/\(name)/json").status == 404)
+            #expect(!FileManager.default.fileExists(atPath: d.root + "/lib/content/blobs/sha256/\(layerHex)"))
+
+            // With the right bytes back, `run` pulls the missing image itself (`--pull missing`).
+            try good.write(to: URL(fileURLWithPath: blob))
+            r = try CLITests.berth(d, ["run", "--rm", name, "cat", "/hello"])
+            #expect(r.status == 0 && r.stdout == "hello from layer two\n", "\(r.stdout) \(r.stderr)")
+            #expect(r.stderr.contains("Unable to find image '\(name)' locally"))
+            #expect(FileManager.default.fileExists(atPath: d.root + "/lib/content/blobs/sha256/\(layerHex)"))
+        }
+    }
+}
