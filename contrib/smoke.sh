@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The real docker CLI against berthd: starts a daemon on a temporary root, imports busybox:latest, runs
-# ../shared/tools/docker-cli-smoke.sh for the groups Berth implements (core, network, tty, exec, volumes), stops the
-# daemon, removes the root.
+# ../shared/tools/docker-cli-smoke.sh for the groups Berth implements (core, network, tty, exec, volumes, registry),
+# stops the daemon, removes the root. The registry group gets Debian's docker-registry on a free loopback port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 smoke=../shared/tools/docker-cli-smoke.sh
@@ -21,6 +21,7 @@ cleanup() {
   kill -TERM $daemon 2>/dev/null; wait $daemon 2>/dev/null || true
   ip link del "bs$tag" 2>/dev/null || true
   nft delete table ip "bs_$tag" 2>/dev/null || true
+  [ -n "${registry:-}" ] && { kill -TERM "$registry" 2>/dev/null; wait "$registry" 2>/dev/null || true; }
   rm -rf "$root"
 }
 trap cleanup EXIT
@@ -28,4 +29,11 @@ export DOCKER_HOST=unix://$root/run/berth.sock
 for _ in $(seq 100); do docker version >/dev/null 2>&1 && break; sleep 0.1; done
 contrib/mkimage-busybox.sh "$root/busybox.tar" >/dev/null
 docker import -c 'CMD ["sh"]' "$root/busybox.tar" busybox:latest >/dev/null
-bash "$smoke" ${SMOKE_GROUPS:-core network tty exec volumes}
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$root/registry"
+printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
+  "$root/registry" "$port" >"$root/registry.yml"
+docker-registry serve "$root/registry.yml" >"$root/registry.log" 2>&1 &
+registry=$!
+for _ in $(seq 100); do python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/v2/')" 2>/dev/null && break; sleep 0.1; done
+REGISTRY=127.0.0.1:$port bash "$smoke" ${SMOKE_GROUPS:-core network tty exec volumes registry}

@@ -43,6 +43,31 @@ public struct ContentStore: Sendable {
         try Syscall.call("rename blob") { rename(source, path(hex: hex)) }
     }
 
+    /// Moves the file at `source` in under its own digest (computed reading it in 1 MiB pieces).
+    /// - Returns: its digest (`sha256:<hex>`) and size.
+    public func adoptHashing(file source: String) throws(BerthError) -> (digest: String, size: Int64) {
+        let fd = try Syscall.call("open \(source)") { open(source, O_RDONLY | O_CLOEXEC) }
+        var h = SHA256()
+        var size: Int64 = 0
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0, errno == EINTR { continue }
+            if n < 0 {
+                let e = errno
+                close(fd)
+                throw Syscall.error("read \(source)", errno: e)
+            }
+            if n == 0 { break }
+            h.update(buffer[0..<n])
+            size += Int64(n)
+        }
+        close(fd)
+        let hex = h.finalizeHex()
+        try adopt(file: source, hex: hex, verify: false)
+        return ("sha256:" + hex, size)
+    }
+
     public func read(hex: String) throws(BerthError) -> [UInt8] {
         let bytes = try FileSystem.readFile(path(hex: hex))
         guard SHA256.hash(bytes) == hex else { throw .internalError("blob sha256:\(hex) is corrupt") }

@@ -45,7 +45,7 @@ public struct ImageCommitter: Sendable {
             defer { close(fd) }
             try TarWriter.write(entries: diff.entries, to: fd, deleted: diff.deleted)
         }
-        let (diffHex, _) = try ArchiveDigest.uncompressedSHA256(path: path)
+        let (diffHex, tarSize) = try ArchiveDigest.uncompressedSHA256(path: path)
         let diffID = "sha256:" + diffHex
         // The chain ID of layer n is sha256(chainID(n-1) + " " + diffID(n)); the storage layer is named by its hex.
         let parentChain = r.image.topLayer.map { "sha256:" + $0 }
@@ -55,6 +55,17 @@ public struct ImageCommitter: Sendable {
             size = (try? await storage.usage(id: layerID)) ?? 0
         } else {
             size = try await storage.createLayer(id: layerID, parent: r.image.topLayer, applying: path)
+        }
+        // The tar is kept as the layer's blob (for push and save), in the media type family of the image's.
+        var blobs: [JSONValue] = []
+        if r.image.layerBlobs.count == r.image.layers.count {
+            let docker =
+                r.image.layerBlobs.first?["mediaType"]?.stringValue?.hasPrefix("application/vnd.docker.") ?? false
+            let type =
+                docker ? "application/vnd.docker.image.rootfs.diff.tar" : "application/vnd.oci.image.layer.v1.tar"
+            if (try? store.content.adopt(file: path, hex: diffHex, verify: false)) != nil {
+                blobs = r.image.layerBlobs + [Descriptor(mediaType: type, digest: diffID, size: tarSize).json]
+            }
         }
         let now = Clock.rfc3339Nano(Clock.nowNanos())
         var config = r.image.config
@@ -70,10 +81,11 @@ public struct ImageCommitter: Sendable {
         rootfs["diff_ids"] = .array((rootfs["diff_ids"]?.arrayValue ?? []) + [.string(diffID)])
         config["rootfs"] = rootfs
         let id = try store.content.put(Array(config.serialized.utf8))
-        let record = ImageRecord(
+        var record = ImageRecord(
             id: id, config: config, layers: r.image.layers + [layerID],
             repoTags: r.reference.map { [$0.description] } ?? [], size: r.image.size + size,
             lastTagTime: Clock.nowNanos())
+        record.layerBlobs = blobs
         try await store.add(record)
         return try await store.resolve(id)
     }

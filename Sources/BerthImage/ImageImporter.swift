@@ -9,6 +9,22 @@ public struct ImageImporter: Sendable {
 
     public init(store: ImageStore) { self.store = store }
 
+    /// The OCI media type of the layer archive at `path` by its first bytes; nil for a compression registries
+    /// do not take (xz, bzip2).
+    static func layerMediaType(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var head = [UInt8](repeating: 0, count: 8)
+        let n = head.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard n > 0 else { return nil }
+        head.removeSubrange(n...)
+        if head.starts(with: [0x1F, 0x8B]) { return "application/vnd.oci.image.layer.v1.tar+gzip" }
+        if head.starts(with: [0x28, 0xB5, 0x2F, 0xFD]) { return "application/vnd.oci.image.layer.v1.tar+zstd" }
+        if head.starts(with: [0xFD, 0x37, 0x7A, 0x58, 0x5A]) || head.starts(with: [0x42, 0x5A, 0x68]) { return nil }
+        return "application/vnd.oci.image.layer.v1.tar"
+    }
+
     /// Imports the tar at `path` (plain or compressed) and names it `reference` if given.
     /// - Returns: the new image.
     public func importTar(
@@ -27,6 +43,12 @@ public struct ImageImporter: Sendable {
         } else {
             size = try await storage.createLayer(id: layerID, parent: nil, applying: path)
         }
+        // The archive is kept as the layer's blob (for push and save) when a registry can take it as it is:
+        // plain, gzip or zstd.
+        var blobs: [JSONValue] = []
+        if let type = Self.layerMediaType(path), let (digest, blobSize) = try? store.content.adoptHashing(file: path) {
+            blobs = [Descriptor(mediaType: type, digest: digest, size: blobSize).json]
+        }
         let now = Clock.rfc3339Nano(Clock.nowNanos())
         var history: JSONValue = .object([("created", .string(now)), ("created_by", .string(""))])
         history["comment"] = .string(message.isEmpty ? "Imported from -" : message)
@@ -40,9 +62,10 @@ public struct ImageImporter: Sendable {
         ])
         let configBytes = Array(config.serialized.utf8)
         let id = try store.content.put(configBytes)
-        let record = ImageRecord(
+        var record = ImageRecord(
             id: id, config: config, layers: [layerID], repoTags: reference.map { [$0.description] } ?? [], size: size,
             lastTagTime: Clock.nowNanos())
+        record.layerBlobs = blobs
         try await store.add(record)
         return try await store.resolve(id)
     }

@@ -201,4 +201,118 @@ struct RegistryTests {
             #expect(FileManager.default.fileExists(atPath: d.root + "/lib/content/blobs/sha256/\(layerHex)"))
         }
     }
+
+    /// Push of an imported image and of a committed one on top of a pulled image (its base layers are found on
+    /// the registry), then a pull of what was pushed.
+    @Test func pushThenPullBack() async throws {
+        try await TestDaemon.with { d in
+            let registry = try LocalRegistry(in: d.root)
+            defer { registry.stop() }
+            let name = "\(registry.host)/team/box:v1"
+            var r = try CLITests.berth(d, ["tag", "busybox", name])
+            #expect(r.status == 0, "\(r.stderr)")
+            r = try CLITests.berth(d, ["push", name])
+            #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+            #expect(r.stdout.contains("The push refers to repository [\(registry.host)/team/box]"))
+            #expect(r.stdout.contains(": Pushed"))
+            let digest = try #require(
+                r.stdout.split(separator: "\n").first { $0.hasPrefix("v1: digest: sha256:") }?.split(separator: " ")[2])
+            // The registry has it, under that digest.
+            let check = try run("/usr/bin/skopeo", ["inspect", "--tls-verify=false", "--raw", "docker://\(name)"])
+            #expect(check.status == 0)
+            #expect("sha256:" + SHA256.hash(Array(check.output.utf8)) == String(digest))
+            // Pushed again: every blob is there already.
+            r = try CLITests.berth(d, ["push", name])
+            #expect(r.stdout.contains("Layer already exists") && !r.stdout.contains(": Pushed"), "\(r.stdout)")
+
+            // A commit on top: one new layer; the base is already on the registry.
+            r = try CLITests.berth(d, ["run", "--name", "c1", name, "sh", "-c", "echo committed > /marker"])
+            #expect(r.status == 0)
+            let second = "\(registry.host)/team/box:v2"
+            r = try CLITests.berth(d, ["commit", "c1", second])
+            #expect(r.status == 0, "\(r.stderr)")
+            r = try CLITests.berth(d, ["push", second])
+            #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+            #expect(r.stdout.components(separatedBy: ": Pushed").count == 2, "one new layer: \(r.stdout)")
+            #expect(r.stdout.contains("Layer already exists"))
+
+            // Gone locally, back from the registry.
+            _ = try CLITests.berth(d, ["rm", "c1"])
+            _ = try CLITests.berth(d, ["rmi", second])
+            r = try CLITests.berth(d, ["run", "--rm", second, "cat", "/marker"])
+            #expect(r.stdout == "committed\n", "\(r.stdout) \(r.stderr)")
+            // A tag that is not there locally.
+            r = try CLITests.berth(d, ["push", "\(registry.host)/team/box:nope"])
+            #expect(r.status != 0 && r.stderr.contains("An image does not exist locally with the tag"))
+        }
+    }
+
+    /// save and load: two images sharing a layer make one archive with the layer once; skopeo (a real peer)
+    /// reads it; what skopeo writes loads; a layer that does not match its diff ID, a path leaving the archive
+    /// and a truncated archive are refused with nothing stored.
+    @Test func saveAndLoad() async throws {
+        try await TestDaemon.with { d in
+            var r = try CLITests.berth(d, ["run", "--name", "c2", "busybox", "sh", "-c", "echo two > /two"])
+            #expect(r.status == 0)
+            r = try CLITests.berth(d, ["commit", "c2", "derived:1"])
+            #expect(r.status == 0)
+            _ = try CLITests.berth(d, ["rm", "c2"])
+            let archive = d.root + "/saved.tar"
+            r = try CLITests.berth(d, ["save", "-o", archive, "busybox:latest", "derived:1"])
+            #expect(r.status == 0, "\(r.stderr)")
+            let names = try TarBuilder.list(archive).map(\.name)
+            #expect(names.contains("manifest.json") && names.contains("index.json") && names.contains("oci-layout"))
+            let base = try d.client.checked("GET", "/images/busybox:latest/json").json?["RootFS"]?["Layers"]?
+                .stringArray?.first
+            let baseHex = String(try #require(base).dropFirst(7))
+            #expect(names.filter { $0 == "blobs/sha256/\(baseHex)" }.count == 1, "the shared layer is stored once")
+            // skopeo reads it as a docker archive.
+            let peer = try run("/usr/bin/skopeo", ["inspect", "docker-archive:\(archive):derived:1"])
+            #expect(peer.status == 0, "\(peer.output)")
+
+            // Back after removal.
+            _ = try CLITests.berth(d, ["rmi", "derived:1"])
+            r = try CLITests.berth(d, ["load", "-i", archive])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout.contains("Loaded image: derived:1") && r.stdout.contains("Loaded image: busybox:latest"))
+            r = try CLITests.berth(d, ["run", "--rm", "derived:1", "cat", "/two"])
+            #expect(r.stdout == "two\n")
+
+            // An archive skopeo wrote from an OCI layout.
+            let (layout, _) = try Self.makeLayout(d, tag: "v1")
+            let fromPeer = d.root + "/peer.tar"
+            let made = try run(
+                "/usr/bin/skopeo", ["copy", "--quiet", "oci:\(layout):v1", "docker-archive:\(fromPeer):peer/img:v1"])
+            #expect(made.status == 0, "\(made.output)")
+            r = try CLITests.berth(d, ["load", "-i", fromPeer])
+            #expect(r.status == 0 && r.stdout.contains("Loaded image: peer/img:v1"), "\(r.stdout) \(r.stderr)")
+            r = try CLITests.berth(d, ["run", "--rm", "peer/img:v1", "cat", "/hello"])
+            #expect(r.stdout == "hello from layer two\n")
+
+            // Bad archives: nothing stored.
+            let before = try d.client.checked("GET", "/images/json").json?.arrayValue?.count
+            let config =
+                #"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:0000000000000000000000000000000000000000000000000000000000000000"]}}"#
+            let wrong = d.root + "/wrong.tar"
+            try TarBuilder.write(
+                [
+                    .file("manifest.json", #"[{"Config":"c.json","RepoTags":["wrong:1"],"Layers":["l.tar"]}]"#),
+                    .file("c.json", config), .file("l.tar", "not the layer"),
+                ], to: wrong)
+            r = try CLITests.berth(d, ["load", "-i", wrong])
+            #expect(r.status != 0 && r.stderr.contains("invalid diffID for layer 0"), "\(r.stderr)")
+            let escape = d.root + "/escape.tar"
+            try TarBuilder.write([.file("../../escaped", "x"), .file("manifest.json", "[]")], to: escape)
+            r = try CLITests.berth(d, ["load", "-i", escape])
+            #expect(r.status != 0 && r.stderr.contains("unsafe path"), "\(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: d.root + "/escaped"))
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: archive))
+            let truncated = d.root + "/truncated.tar"
+            try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: truncated))
+            _ = try CLITests.berth(d, ["rmi", "derived:1"])
+            r = try CLITests.berth(d, ["load", "-i", truncated])
+            #expect(r.status != 0, "\(r.stdout)")
+            #expect(try d.client.checked("GET", "/images/json").json?.arrayValue?.count == (before ?? 0) - 1)
+        }
+    }
 }

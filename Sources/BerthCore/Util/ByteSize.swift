@@ -29,8 +29,13 @@ extension StringProtocol {
     /// The string without leading and trailing spaces, tabs and newlines.
     public var trimmingSpaces: String {
         var scalars = Substring(String(self))
-        while let f = scalars.first, f == " " || f == "\t" || f == "\n" || f == "\r" { scalars.removeFirst() }
-        while let l = scalars.last, l == " " || l == "\t" || l == "\n" || l == "\r" { scalars.removeLast() }
+        // "\r\n" is one Character in Swift: it is named too.
+        while let f = scalars.first, f == " " || f == "\t" || f == "\n" || f == "\r" || f == "\r\n" {
+            scalars.removeFirst()
+        }
+        while let l = scalars.last, l == " " || l == "\t" || l == "\n" || l == "\r" || l == "\r\n" {
+            scalars.removeLast()
+        }
         return String(scalars)
     }
 }

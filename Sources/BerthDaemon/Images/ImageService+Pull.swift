@@ -1,6 +1,8 @@
 import BerthAPI
 import BerthCore
 import BerthImage
+import BerthOS
+import Glibc
 import NIOPosix
 
 /// Registry transfers on a thread pool of their own.
@@ -86,6 +88,157 @@ extension ImageService {
                 }
                 sink.finish()
                 await forward.value
+            })
+    }
+}
+
+extension ImageService {
+    /// `POST /images/{name}/push?tag=`: the named tag, or every tag of the repository without one. An image
+    /// that is not there is an HTTP error; the rest comes as Docker's progress, ending with the digest line and
+    /// the `aux` object the docker CLI reads.
+    func push(name: String, tag: String?, credentials: RegistryCredentials?) async throws(BerthError) -> HTTPResponse {
+        let repository = try ImageReference(parsing: name).repository
+        var targets: [(ImageReference, ImageRecord)] = []
+        if let tag, !tag.isEmpty {
+            let ref = try ImageReference(parsing: "\(repository):\(tag)")
+            guard let record = await store.find(ref.description) else {
+                throw .notFound("An image does not exist locally with the tag: \(ref.description)")
+            }
+            targets = [(ref, record)]
+        } else {
+            for record in await store.all() {
+                for t in record.repoTags {
+                    if let ref = try? ImageReference(parsing: t), ref.repository == repository {
+                        targets.append((ref, record))
+                    }
+                }
+            }
+            guard !targets.isEmpty else {
+                throw .notFound("An image does not exist locally with the tag: \(repository)")
+            }
+        }
+        let pushes = targets
+        let pusher = ImagePusher(
+            store: store, client: client(for: targets[0].0, credentials: credentials), runner: transfers)
+        let events = self.events
+        let location = RegistryLocation(repository: repository)
+        return HTTPResponse(
+            status: 200, headers: [("Content-Type", "application/json")],
+            body: .stream { writer in
+                let (lines, sink) = AsyncStream<JSONValue>.makeStream()
+                let forward = Task {
+                    for await line in lines { try? await writer.write(Array((line.serialized + "\n").utf8)) }
+                }
+                sink.yield(
+                    .object([
+                        (
+                            "status",
+                            .string(
+                                "The push refers to repository [\(location.host == "docker.io" ? "docker.io/" + location.path : repository)]"
+                            )
+                        )
+                    ]))
+                do throws(BerthError) {
+                    for (ref, record) in pushes {
+                        let result = try await pusher.push(record, as: ref) { sink.yield($0) }
+                        let tag = ref.tag ?? "latest"
+                        sink.yield(
+                            .object([("status", .string("\(tag): digest: \(result.digest) size: \(result.size)"))]))
+                        sink.yield(
+                            .object([
+                                ("progressDetail", .object([])),
+                                (
+                                    "aux",
+                                    .object([
+                                        ("Tag", .string(tag)), ("Digest", .string(result.digest)),
+                                        ("Size", .int(result.size)),
+                                    ])
+                                ),
+                            ]))
+                        events.publish(
+                            type: "image", action: "push", id: record.id, attributes: ["name": ref.description])
+                    }
+                } catch {
+                    sink.finish()
+                    await forward.value
+                    try? await writer.write(Routes.streamError(error.message))
+                    return
+                }
+                sink.finish()
+                await forward.value
+            })
+    }
+}
+
+extension ImageService {
+    /// `GET /images/get?names=…` and `GET /images/{name}/get`: a `docker save` tar of the images (a name keeps
+    /// its tag in the archive; an ID none), written to a temporary file and then streamed.
+    func save(names: [String], tmpDir: String) async throws(BerthError) -> HTTPResponse {
+        guard !names.isEmpty else { throw .invalidArgument("no image names given") }
+        var images: [(ImageRecord, [String])] = []
+        for name in names {
+            let record = try await store.resolve(name)
+            let ref = try? ImageReference(parsing: name)
+            let tags = ref.flatMap { record.repoTags.contains($0.description) ? [$0.description] : nil } ?? []
+            if let i = images.firstIndex(where: { $0.0.id == record.id }) {
+                images[i].1 += tags.filter { !images[i].1.contains($0) }
+            } else {
+                images.append((record, tags))
+            }
+        }
+        try FileSystem.createDirectory(tmpDir)
+        let path = "\(tmpDir)/save-\(Identifier.random().prefix(16)).tar"
+        let fd = try Syscall.call("create \(path)") { open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
+        let chosen = images
+        do throws(BerthError) {
+            let content = store.content
+            try await transfers.run { () throws(BerthError) in try ImageArchive.save(chosen, content: content, to: fd) }
+        } catch {
+            close(fd)
+            unlink(path)
+            throw error
+        }
+        close(fd)
+        return HTTPResponse(
+            status: 200, headers: [("Content-Type", "application/x-tar")],
+            body: .stream { writer in
+                defer { unlink(path) }
+                let fd = open(path, O_RDONLY | O_CLOEXEC)
+                guard fd >= 0 else { return }
+                defer { close(fd) }
+                var buffer = [UInt8](repeating: 0, count: 1 << 20)
+                while true {
+                    let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                    if n < 0, errno == EINTR { continue }
+                    if n <= 0 { return }
+                    do { try await writer.write(Array(buffer[0..<n])) } catch { return }
+                }
+            })
+    }
+
+    /// `POST /images/load`: the body is the archive; Docker's `{"stream": "Loaded image: …\n"}` lines, or the
+    /// error (nothing is stored when a layer does not match its diff ID).
+    func load(body: [UInt8], quiet: Bool, tmpDir: String) async throws(BerthError) -> HTTPResponse {
+        try FileSystem.createDirectory(tmpDir)
+        let path = "\(tmpDir)/load-\(Identifier.random().prefix(16)).tar"
+        try FileSystem.writeFile(path, body, mode: 0o600)
+        let store = self.store
+        let events = self.events
+        return HTTPResponse(
+            status: 200, headers: [("Content-Type", "application/json")],
+            body: .stream { writer in
+                defer { unlink(path) }
+                do throws(BerthError) {
+                    let lines = try await ImageArchive.load(archive: path, store: store)
+                    for line in lines {
+                        try? await writer.write(
+                            Array((JSONValue.object([("stream", .string(line + "\n"))]).serialized + "\n").utf8))
+                        let name = line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingSpaces } ?? ""
+                        events.publish(type: "image", action: "load", id: name, attributes: ["name": name])
+                    }
+                } catch {
+                    try? await writer.write(Routes.streamError(error.message))
+                }
             })
     }
 }

@@ -19,6 +19,20 @@ enum ImageRoutes {
         t.add("DELETE", "/images/{name*}") { req in
             .json(try await images.delete(req.param("name"), force: req.bool("force")))
         }
+        t.add("GET", "/images/get") { req in
+            try await images.save(names: req.query["names"] ?? [], tmpDir: d.configuration.root + "/tmp")
+        }
+        t.add("GET", "/images/{name*}/get") { req in
+            try await images.save(names: [req.param("name")], tmpDir: d.configuration.root + "/tmp")
+        }
+        t.add("POST", "/images/load") { req in
+            try await images.load(body: req.body, quiet: req.bool("quiet"), tmpDir: d.configuration.root + "/tmp")
+        }
+        t.add("POST", "/images/{name*}/push") { req in
+            try await images.push(
+                name: req.param("name"), tag: req.query("tag"),
+                credentials: req.header("X-Registry-Auth").flatMap(RegistryCredentials.init(header:)))
+        }
         t.add("POST", "/images/prune") { req in .json(try await images.prune(filters: try req.filters())) }
         t.add("POST", "/images/create") { req in
             if let src = req.query("fromSrc") { return try await importImage(req, d, source: src) }

@@ -30,6 +30,9 @@ public struct CurlTransfer {
     public var body: [UInt8]? = nil
     /// Where the body goes instead of memory (appended at the current offset).
     public var outputFD: Int32 = -1
+    /// A request body read from this file (from its current offset, `inputSize` bytes): blob uploads.
+    public var inputFD: Int32 = -1
+    public var inputSize: Int64 = 0
     /// Bytes already in the file before this transfer (a resumed download): hashed first by the caller's
     /// `hashSeed`, the transfer appends.
     public var hashSeed: SHA256? = nil
@@ -54,6 +57,7 @@ public struct CurlTransfer {
         guard let curl = curl_easy_init() else { throw .internalError("libcurl: cannot create a handle") }
         defer { curl_easy_cleanup(curl) }
         let sink = Sink(fd: outputFD, hash: hashSeed ?? (outputFD >= 0 ? SHA256() : nil), limit: memoryLimit)
+        sink.inputFD = inputFD
         sink.onProgress = onProgress
         var list: UnsafeMutablePointer<curl_slist>? = nil
         for h in headers { list = curl_slist_append(list, h) }
@@ -85,6 +89,14 @@ public struct CurlTransfer {
             case "GET": break
             case "HEAD": _ = berth_curl_setopt_long(curl, CURLOPT_NOBODY, 1)
             default: _ = berth_curl_setopt_str(curl, CURLOPT_CUSTOMREQUEST, method)
+            }
+            if inputFD >= 0 {
+                _ = berth_curl_setopt_long(curl, CURLOPT_UPLOAD, 1)
+                _ = berth_curl_setopt_off(curl, CURLOPT_INFILESIZE_LARGE, curl_off_t(inputSize))
+                _ = berth_curl_setopt_datafn(curl, CURLOPT_READFUNCTION, curlRead)
+                _ = berth_curl_setopt_ptr(curl, CURLOPT_READDATA, context.toOpaque())
+                if method != "PUT" { _ = berth_curl_setopt_str(curl, CURLOPT_CUSTOMREQUEST, method) }
+                return curl_easy_perform(curl)
             }
             if let body {
                 return body.withUnsafeBufferPointer { b in
@@ -127,6 +139,7 @@ final class Sink {
     var written: Int64 = 0
     var failure: BerthError?
     var onProgress: ((Int64) -> Bool)?
+    var inputFD: Int32 = -1
 
     func digest() -> String? {
         guard var h = hash else { return nil }
@@ -170,6 +183,22 @@ private func curlWrite(_ ptr: UnsafeMutablePointer<CChar>?, _ size: Int, _ count
     return n
 }
 
+private func curlRead(_ ptr: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ user: UnsafeMutableRawPointer?)
+    -> Int
+{
+    guard let ptr, let user else { return Int(CURL_READFUNC_ABORT) }
+    let sink = Unmanaged<Sink>.fromOpaque(user).takeUnretainedValue()
+    while true {
+        let n = read(sink.inputFD, ptr, size * count)
+        if n < 0, errno == EINTR { continue }
+        if n < 0 {
+            sink.failure = BerthError(.system(errno), "read a blob to upload: \(Syscall.describe(errno: errno))")
+            return Int(CURL_READFUNC_ABORT)
+        }
+        return n
+    }
+}
+
 private func curlHeader(
     _ ptr: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ user: UnsafeMutableRawPointer?
 )
@@ -178,7 +207,10 @@ private func curlHeader(
     guard let ptr, let user else { return 0 }
     let sink = Unmanaged<Sink>.fromOpaque(user).takeUnretainedValue()
     let n = size * count
-    let line = String(decoding: UnsafeRawBufferPointer(start: ptr, count: n), as: UTF8.self)
+    // The line ends with CR LF, which Swift takes as one Character: the bytes are trimmed before.
+    var bytes = UnsafeRawBufferPointer(start: ptr, count: n)[...]
+    while let last = bytes.last, last == 0x0A || last == 0x0D { bytes = bytes.dropLast() }
+    let line = String(decoding: bytes, as: UTF8.self)
     if line.hasPrefix("HTTP/") {
         sink.headers = []  // a new response (after a redirect or a 100 Continue)
     } else if let colon = line.firstIndex(of: ":") {

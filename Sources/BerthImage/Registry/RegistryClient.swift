@@ -94,41 +94,58 @@ public final class RegistryClient: Sendable {
         public let message: String
     }
 
-    /// Sends a request to `/v2/<repository path>/<suffix>` (or `/v2/<suffix>` with `repository: false`),
-    /// answering an authentication challenge once.
+    /// Sends a request to `/v2/<repository path>/<suffix>` (or `/v2/<suffix>` with `repository: false`; or to
+    /// `suffix` itself when it is an absolute URL or path, as upload locations are), answering an authentication
+    /// challenge once. `inputFD` streams a file as the body (`inputSize` bytes from its current offset).
     public func request(
         _ method: String, _ suffix: String, repository: Bool = true, headers: [String] = [], body: [UInt8]? = nil,
-        outputFD: Int32 = -1, hashSeed: SHA256? = nil, onProgress: ((Int64) -> Bool)? = nil
+        inputFD: Int32 = -1, inputSize: Int64 = 0, outputFD: Int32 = -1, hashSeed: SHA256? = nil,
+        onProgress: ((Int64) -> Bool)? = nil
     ) throws(BerthError) -> CurlTransfer.Response {
-        let path = repository ? "/v2/\(location.path)/\(suffix)" : "/v2/\(suffix)"
-        var response = try send(method, path, headers, body, outputFD, hashSeed, onProgress)
+        let path =
+            suffix.hasPrefix("http://") || suffix.hasPrefix("https://") || suffix.hasPrefix("/")
+            ? suffix : repository ? "/v2/\(location.path)/\(suffix)" : "/v2/\(suffix)"
+        let inputStart = inputFD >= 0 ? lseek(inputFD, 0, SEEK_CUR) : 0
+        let io = IO(body: body, inputFD: inputFD, inputSize: inputSize, outputFD: outputFD, seed: hashSeed)
+        var response = try send(method, path, headers, io, onProgress)
         if response.status == 401, let challenge = response.header("www-authenticate") {
             try authenticate(challenge)
             if outputFD >= 0 { _ = ftruncate(outputFD, 0) }
-            response = try send(method, path, headers, body, outputFD, hashSeed, onProgress)
+            if inputFD >= 0 { _ = lseek(inputFD, inputStart, SEEK_SET) }
+            response = try send(method, path, headers, io, onProgress)
         }
         return response
     }
 
+    struct IO {
+        var body: [UInt8]?
+        var inputFD: Int32
+        var inputSize: Int64
+        var outputFD: Int32
+        var seed: SHA256?
+    }
+
     private func send(
-        _ method: String, _ path: String, _ headers: [String], _ body: [UInt8]?, _ outputFD: Int32, _ seed: SHA256?,
-        _ onProgress: ((Int64) -> Bool)?
+        _ method: String, _ path: String, _ headers: [String], _ io: IO, _ onProgress: ((Int64) -> Bool)?
     ) throws(BerthError) -> CurlTransfer.Response {
         let (known, auth) = state.withLock { $0 }
-        let schemes = known.map { [$0] } ?? (insecure ? ["https", "http"] : ["https"])
+        let absolute = path.hasPrefix("http")
+        let schemes = absolute ? [""] : known.map { [$0] } ?? (insecure ? ["https", "http"] : ["https"])
         var lastError: BerthError? = nil
         for s in schemes {
-            var t = CurlTransfer(url: "\(s)://\(location.apiHost)\(path)")
+            var t = CurlTransfer(url: absolute ? path : "\(s)://\(location.apiHost)\(path)")
             t.method = method
             t.headers = headers + (auth.map { ["Authorization: \($0)"] } ?? [])
-            t.body = body
-            t.outputFD = outputFD
-            t.hashSeed = seed
+            t.body = io.body
+            t.inputFD = io.inputFD
+            t.inputSize = io.inputSize
+            t.outputFD = io.outputFD
+            t.hashSeed = io.seed
             t.onProgress = onProgress
             t.caFile = caFile
             do {
                 let r = try t.perform()
-                state.withLock { $0.scheme = s }
+                if !absolute { state.withLock { $0.scheme = s } }
                 return r
             } catch {
                 lastError = error
