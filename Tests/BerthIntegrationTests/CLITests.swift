@@ -12,10 +12,16 @@ struct CLITests {
         var stderr: String
     }
 
-    static func berth(_ d: TestDaemon, _ args: [String], stdin: String? = nil) throws -> Result {
+    /// - Parameter home: `HOME` for the command (where `login` keeps credentials); the test's own otherwise.
+    static func berth(_ d: TestDaemon, _ args: [String], stdin: String? = nil, home: String? = nil) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: TestDaemon.binDir + "/berth")
         p.arguments = ["-H", "unix://\(d.socketPath)"] + args
+        if let home {
+            var env = ProcessInfo.processInfo.environment
+            env["HOME"] = home
+            p.environment = env
+        }
         let out = Pipe()
         let err = Pipe()
         p.standardOutput = out

@@ -12,10 +12,29 @@ final class LocalRegistry {
     let process: Process
     var host: String { "127.0.0.1:\(port)" }
 
-    init(in parent: String) throws {
+    /// - Parameter user: basic authentication with this user and password (an htpasswd file, bcrypt).
+    init(in parent: String, user: (String, String)? = nil) throws {
         dir = parent + "/registry"
         try FileManager.default.createDirectory(atPath: dir + "/storage", withIntermediateDirectories: true)
         port = try Self.freePort()
+        var auth = ""
+        if let (name, password) = user {
+            let hash = try run(
+                "/usr/bin/python3",
+                [
+                    "-W", "ignore", "-c",
+                    "import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))", password,
+                ])
+            try "\(name):\(hash.output.trimmingSpaces)\n".write(
+                toFile: dir + "/htpasswd", atomically: true, encoding: .utf8)
+            auth = """
+
+                auth:
+                  htpasswd:
+                    realm: test-realm
+                    path: \(dir)/htpasswd
+                """
+        }
         let config = """
             version: 0.1
             log:
@@ -27,7 +46,7 @@ final class LocalRegistry {
                 enabled: true
             http:
               addr: 127.0.0.1:\(port)
-            """
+            """ + auth
         try config.write(toFile: dir + "/config.yml", atomically: true, encoding: .utf8)
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
@@ -36,7 +55,7 @@ final class LocalRegistry {
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
         for _ in 0..<100 {
-            if (try? Self.get("http://127.0.0.1:\(port)/v2/")) != nil { return }
+            if (try? Self.get("http://127.0.0.1:\(port)/")) != nil { return }
             usleep(50_000)
         }
         stop()
@@ -313,6 +332,42 @@ struct RegistryTests {
             r = try CLITests.berth(d, ["load", "-i", truncated])
             #expect(r.status != 0, "\(r.stdout)")
             #expect(try d.client.checked("GET", "/images/json").json?.arrayValue?.count == (before ?? 0) - 1)
+        }
+    }
+
+    /// Basic authentication: refused without credentials and with wrong ones (nothing kept), `login` keeps them
+    /// in `~/.berth/config.json` (0600) for push and pull, `logout` forgets them.
+    @Test func loginPushPullLogout() async throws {
+        try await TestDaemon.with { d in
+            let registry = try LocalRegistry(in: d.root, user: ("alice", "s3cret"))
+            defer { registry.stop() }
+            let home = d.root + "/home"
+            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+            let config = home + "/.berth/config.json"
+            let name = "\(registry.host)/private/box:v1"
+            _ = try CLITests.berth(d, ["tag", "busybox", name], home: home)
+            var r = try CLITests.berth(d, ["push", name], home: home)
+            #expect(r.status != 0 && r.stderr.contains("no basic auth credentials"), "\(r.stderr)")
+            r = try CLITests.berth(d, ["login", "-u", "alice", "-p", "wrong", registry.host], home: home)
+            #expect(r.status != 0 && r.stderr.contains("401 Unauthorized"), "\(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: config))
+            r = try CLITests.berth(
+                d, ["login", "-u", "alice", "--password-stdin", registry.host], stdin: "s3cret\n", home: home)
+            #expect(r.status == 0 && r.stdout == "Login Succeeded\n", "\(r.stderr)")
+            let attributes = try FileManager.default.attributesOfItem(atPath: config)
+            #expect((attributes[.posixPermissions] as? Int) == 0o600)
+            let saved = try JSONValue.parse(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: config))))
+            #expect(saved["auths"]?[registry.host]?["auth"]?.stringValue == Base64.encode(Array("alice:s3cret".utf8)))
+            r = try CLITests.berth(d, ["push", name], home: home)
+            #expect(r.status == 0, "\(r.stderr)")
+            _ = try CLITests.berth(d, ["rmi", name], home: home)
+            r = try CLITests.berth(d, ["pull", name], home: home)
+            #expect(r.status == 0, "\(r.stderr)")
+            r = try CLITests.berth(d, ["logout", registry.host], home: home)
+            #expect(r.stdout == "Removing login credentials for \(registry.host)\n")
+            _ = try CLITests.berth(d, ["rmi", name], home: home)
+            r = try CLITests.berth(d, ["pull", name], home: home)
+            #expect(r.status != 0 && r.stderr.contains("no basic auth credentials"), "\(r.stderr)")
         }
     }
 }

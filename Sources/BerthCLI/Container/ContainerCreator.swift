@@ -62,7 +62,8 @@ struct ContainerCreator {
         }
         do {
             try daemon.client.stream(
-                "POST", "/images/create", query: query, headers: [("X-Registry-Auth", "e30=")]
+                "POST", "/images/create", query: query,
+                headers: [("X-Registry-Auth", CredentialStore.header(for: CredentialStore.host(ofImage: image)))]
             ) { chunk in lines.feed(chunk).allSatisfy(show) }
         } catch {
             throw CLIError(error).withHelp(command)

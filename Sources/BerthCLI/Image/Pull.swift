@@ -45,7 +45,10 @@ extension Berth {
                 if !quiet { progress.show(m) }
                 return true
             }
-            try daemon.stream("POST", "/images/create", query: query) { chunk in lines.feed(chunk).allSatisfy(show) }
+            let auth = CredentialStore.header(for: CredentialStore.host(ofImage: image))
+            try daemon.stream("POST", "/images/create", query: query, headers: [("X-Registry-Auth", auth)]) { chunk in
+                lines.feed(chunk).allSatisfy(show)
+            }
             _ = lines.finish().allSatisfy(show)
             if let failure { throw CLIError(failure) }
             Output.line(ImageName.tagged(image))

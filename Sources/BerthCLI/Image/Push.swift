@@ -41,7 +41,11 @@ extension Berth {
                 if !quiet, m["aux"] == nil { progress.show(m) }
                 return true
             }
-            try berth.daemon.stream("POST", "/images/\(Daemon.escape(name.repository))/push", query: query) { chunk in
+            let auth = CredentialStore.header(for: CredentialStore.host(ofImage: image))
+            try berth.daemon.stream(
+                "POST", "/images/\(Daemon.escape(name.repository))/push", query: query,
+                headers: [("X-Registry-Auth", auth)]
+            ) { chunk in
                 lines.feed(chunk).allSatisfy(show)
             }
             _ = lines.finish().allSatisfy(show)

@@ -43,9 +43,12 @@ struct Daemon {
 
     /// A streamed call: `onChunk` gets the body as it arrives; return false to stop.
     func stream(
-        _ method: String, _ path: String, query: [(String, String)] = [], onChunk: ([UInt8]) -> Bool
+        _ method: String, _ path: String, query: [(String, String)] = [], headers: [(String, String)] = [],
+        onChunk: ([UInt8]) -> Bool
     ) throws(CLIError) {
-        do { try client.stream(method, path, query: query, onChunk: onChunk) } catch { throw CLIError(error) }
+        do { try client.stream(method, path, query: query, headers: headers, onChunk: onChunk) } catch {
+            throw CLIError(error)
+        }
     }
 
     /// `path` with an object name put into it safely (names may hold `/` and `:` for images, not `?`/`#`).

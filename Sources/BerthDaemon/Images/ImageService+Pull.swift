@@ -242,3 +242,24 @@ extension ImageService {
             })
     }
 }
+
+extension ImageService {
+    /// `POST /auth` (`docker login`): the credentials are checked against the registry; nothing is stored by the
+    /// daemon (clients keep them).
+    func login(_ body: JSONValue) async throws(BerthError) -> JSONValue {
+        var server = body["serveraddress"]?.stringValue ?? ""
+        for prefix in ["https://", "http://"] where server.hasPrefix(prefix) { server.removeFirst(prefix.count) }
+        server = String(server.prefix { $0 != "/" })
+        if server.isEmpty || server == "index.docker.io" { server = "docker.io" }
+        let credentials = RegistryCredentials(
+            username: body["username"]?.stringValue ?? "", password: body["password"]?.stringValue ?? "",
+            identityToken: body["identitytoken"]?.stringValue ?? "")
+        guard !credentials.username.isEmpty || !credentials.identityToken.isEmpty else {
+            throw .invalidArgument("username is required")
+        }
+        let location = RegistryLocation(repository: server == "docker.io" ? "library/x" : server + "/x")
+        let client = RegistryClient(location: location, credentials: credentials, certsDir: certsDir)
+        try await transfers.run { () throws(BerthError) in try client.checkLogin() }
+        return .object([("Status", .string("Login Succeeded")), ("IdentityToken", .string(""))])
+    }
+}

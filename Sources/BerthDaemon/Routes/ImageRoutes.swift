@@ -19,6 +19,7 @@ enum ImageRoutes {
         t.add("DELETE", "/images/{name*}") { req in
             .json(try await images.delete(req.param("name"), force: req.bool("force")))
         }
+        t.add("POST", "/auth") { req in .json(try await images.login(try Routes.jsonBody(req, required: true))) }
         t.add("GET", "/images/get") { req in
             try await images.save(names: req.query["names"] ?? [], tmpDir: d.configuration.root + "/tmp")
         }

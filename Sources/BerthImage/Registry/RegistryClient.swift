@@ -156,12 +156,12 @@ public final class RegistryClient: Sendable {
 
     /// Answers `WWW-Authenticate`: Basic sends the credentials; Bearer fetches a token from the realm (with the
     /// credentials, if any) for the challenge's scope.
-    private func authenticate(_ challenge: String) throws(BerthError) {
+    private func authenticate(_ challenge: String, scope: String? = nil) throws(BerthError) {
         let (kind, params) = Self.parseChallenge(challenge)
         switch kind.lowercased() {
         case "basic":
             guard let c = credentials, !c.username.isEmpty else {
-                throw .unauthorized("authentication required by \(location.host): log in first")
+                throw .unauthorized("no basic auth credentials")
             }
             let header = "Basic " + Base64.encode(Array("\(c.username):\(c.password)".utf8))
             state.withLock { $0.authorization = header }
@@ -171,7 +171,8 @@ public final class RegistryClient: Sendable {
             }
             var query: [String] = []
             if let service = params["service"] { query.append("service=" + Self.percentEncode(service)) }
-            query.append("scope=" + Self.percentEncode(params["scope"] ?? "repository:\(location.path):pull"))
+            let wanted = scope ?? params["scope"] ?? "repository:\(location.path):pull"
+            if !wanted.isEmpty { query.append("scope=" + Self.percentEncode(wanted)) }
             var t = CurlTransfer(url: realm + (realm.contains("?") ? "&" : "?") + query.joined(separator: "&"))
             t.caFile = caFile
             if let c = credentials, !c.username.isEmpty {
@@ -191,6 +192,23 @@ public final class RegistryClient: Sendable {
             state.withLock { $0.authorization = "Bearer " + token }
         default:
             throw .unauthorized("\(location.host) asks for an unsupported authentication scheme \(kind)")
+        }
+    }
+
+    /// `docker login`: checks the credentials against the registry's `/v2/` (answering its challenge).
+    /// - Throws: `.unauthorized` ("incorrect username or password") when the registry refuses them.
+    public func checkLogin() throws(BerthError) {
+        var r = try send("GET", "/v2/", [], IO(body: nil, inputFD: -1, inputSize: 0, outputFD: -1, seed: nil), nil)
+        if r.status == 401, let challenge = r.header("www-authenticate") {
+            // A login asks for a token with no scope, as Docker does.
+            try authenticate(challenge, scope: "")
+            r = try send("GET", "/v2/", [], IO(body: nil, inputFD: -1, inputSize: 0, outputFD: -1, seed: nil), nil)
+        }
+        guard r.status == 200 else {
+            if r.status == 401 || r.status == 403 {
+                throw .unauthorized("login attempt to \(location.host) failed with status: \(r.status) Unauthorized")
+            }
+            throw .unavailable("login to \(location.host): HTTP \(r.status)")
         }
     }
 
