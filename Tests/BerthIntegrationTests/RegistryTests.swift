@@ -64,7 +64,8 @@ final class LocalRegistry {
 
     func stop() {
         if process.isRunning {
-            process.terminate()
+            // SIGKILL: a child started from a test thread inherits its blocked SIGTERM.
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
     }
@@ -169,6 +170,14 @@ struct RegistryTests {
             // By digest.
             r = try CLITests.berth(d, ["pull", "\(registry.host)/test/busybox@\(digest)"])
             #expect(r.status == 0 && r.stdout.contains("Digest: \(digest)"), "\(r.stdout) \(r.stderr)")
+
+            // search reads the catalog.
+            r = try CLITests.berth(d, ["search", "\(registry.host)/busy"])
+            #expect(r.stdout.contains("\(registry.host)/test/busybox"), "\(r.stdout) \(r.stderr)")
+            r = try CLITests.berth(d, ["search", "\(registry.host)/nothing-like-it"])
+            #expect(r.status == 0 && !r.stdout.contains("test/busybox"))
+            r = try CLITests.berth(d, ["search", "busybox"])
+            #expect(r.status != 0 && r.stderr.contains("search needs a registry"))
 
             // A missing tag, a missing repository: Docker's messages, nothing stored.
             let before = try d.client.checked("GET", "/images/json").json?.arrayValue?.count
@@ -368,6 +377,48 @@ struct RegistryTests {
             _ = try CLITests.berth(d, ["rmi", name], home: home)
             r = try CLITests.berth(d, ["pull", name], home: home)
             #expect(r.status != 0 && r.stderr.contains("no basic auth credentials"), "\(r.stderr)")
+        }
+    }
+
+    /// A connection cut in the middle of a layer: the download resumes with a range request and the image is
+    /// whole. Two pulls of the same image at once both succeed.
+    @Test func aCutDownloadResumesAndConcurrentPullsShare() async throws {
+        try await TestDaemon.with { d in
+            let registry = try LocalRegistry(in: d.root)
+            defer { registry.stop() }
+            let (layout, _) = try Self.makeLayout(d, tag: "v1")
+            try registry.push(layout: layout, tag: "v1", as: "test/cut")
+            let port = try LocalRegistry.freePort()
+            let proxy = Process()
+            proxy.executableURL = URL(fileURLWithPath: TestDaemon.repoRoot + "/Tests/Fixtures/cutting-proxy.py")
+            proxy.arguments = [String(port), registry.host]
+            try proxy.run()
+            defer {
+                // SIGKILL: a child started from a test thread inherits its blocked SIGTERM.
+                kill(proxy.processIdentifier, SIGKILL)
+                proxy.waitUntilExit()
+            }
+            for _ in 0..<100 {
+                if (try? LocalRegistry.get("http://127.0.0.1:\(port)/v2/")) != nil { break }
+                usleep(50_000)
+            }
+            let name = "127.0.0.1:\(port)/test/cut:v1"
+            var r = try CLITests.berth(d, ["pull", name])
+            #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+            #expect(r.stdout.contains("Retrying"), "the proxy cut a download: \(r.stdout)")
+            r = try CLITests.berth(d, ["run", "--rm", name, "sh", "-c", "cat /hello && ls /bin/busybox"])
+            #expect(r.stdout == "hello from layer two\n/bin/busybox\n", "\(r.stdout) \(r.stderr)")
+
+            // Two pulls at once of an image neither has.
+            let other = "\(registry.host)/test/cut:v1"
+            _ = try CLITests.berth(d, ["rmi", name])
+            let results = try await withThrowingTaskGroup(of: CLITests.Result.self) { group in
+                for _ in 0..<2 { group.addTask { try CLITests.berth(d, ["pull", other]) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(results.allSatisfy { $0.status == 0 }, "\(results.map { $0.stdout + $0.stderr })")
+            r = try CLITests.berth(d, ["run", "--rm", other, "cat", "/hello"])
+            #expect(r.stdout == "hello from layer two\n")
         }
     }
 }

@@ -263,3 +263,48 @@ extension ImageService {
         return .object([("Status", .string("Login Succeeded")), ("IdentityToken", .string(""))])
     }
 }
+
+extension ImageService {
+    /// `GET /images/search?term=HOST/TEXT`: the repositories of that registry's catalog (`/v2/_catalog`, all pages)
+    /// whose names contain TEXT. Docker Hub's own search service is not the distribution API and is not asked.
+    func search(term: String, limit: Int, credentials: RegistryCredentials?) async throws(BerthError) -> JSONValue {
+        let parts = term.split(separator: "/", maxSplits: 1).map(String.init)
+        guard parts.count == 2, parts[0].contains(".") || parts[0].contains(":") || parts[0] == "localhost" else {
+            throw .invalidArgument(
+                "search needs a registry: name it before the term (REGISTRY/TERM); Docker Hub's search service is not supported"
+            )
+        }
+        let text = parts[1].lowercased()
+        let client = RegistryClient(
+            location: RegistryLocation(repository: parts[0] + "/x"), credentials: credentials, certsDir: certsDir)
+        var names: [String] = []
+        var next: String? = "_catalog?n=1000"
+        var pages = 0
+        while let page = next, pages < 100 {
+            pages += 1
+            let r = try await transfers.run { () throws(BerthError) in
+                try client.request("GET", page, repository: false)
+            }
+            guard r.status == 200 else {
+                throw .unavailable("\(parts[0]): catalog: \(RegistryClient.failure(r).message)")
+            }
+            names += (try? JSONValue.parse(bytes: r.body))?["repositories"]?.stringArray ?? []
+            // `Link: </v2/_catalog?last=x&n=1000>; rel="next"`
+            next = r.header("link").flatMap { link in
+                guard let open = link.firstIndex(of: "<"), let close = link.firstIndex(of: ">"), open < close else {
+                    return nil
+                }
+                let target = String(link[link.index(after: open)..<close])
+                return target.hasPrefix("/v2/") ? String(target.dropFirst(4)) : nil
+            }
+        }
+        let hits = names.filter { text.isEmpty || $0.lowercased().contains(text) }.prefix(limit > 0 ? limit : 25)
+        return .array(
+            hits.map {
+                .object([
+                    ("name", .string("\(parts[0])/\($0)")), ("description", .string("")), ("star_count", .int(0)),
+                    ("is_official", .bool(false)), ("is_automated", .bool(false)),
+                ])
+            })
+    }
+}

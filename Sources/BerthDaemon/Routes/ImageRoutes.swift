@@ -20,6 +20,12 @@ enum ImageRoutes {
             .json(try await images.delete(req.param("name"), force: req.bool("force")))
         }
         t.add("POST", "/auth") { req in .json(try await images.login(try Routes.jsonBody(req, required: true))) }
+        t.add("GET", "/images/search") { req in
+            .json(
+                try await images.search(
+                    term: req.query("term") ?? "", limit: Int(req.query("limit") ?? "") ?? 25,
+                    credentials: req.header("X-Registry-Auth").flatMap(RegistryCredentials.init(header:))))
+        }
         t.add("GET", "/images/get") { req in
             try await images.save(names: req.query["names"] ?? [], tmpDir: d.configuration.root + "/tmp")
         }

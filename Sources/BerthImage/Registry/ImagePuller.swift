@@ -186,12 +186,14 @@ public struct ImagePuller: Sendable {
                 throw .invalidArgument(
                     "\(r.reference): layer \(l.digest) unpacks to sha256:\(diffHex), not the config's \(diffIDs[i])")
             }
-            if await store.storage.exists(id: chains[i]) {
-                size += (try? await store.storage.usage(id: chains[i])) ?? 0
-            } else {
-                size += try await store.storage.createLayer(
-                    id: chains[i], parent: i == 0 ? nil : chains[i - 1], applying: blob)
+            // Two pulls of one image at once make each layer once (the second waits for the first).
+            let storage = store.storage
+            let (chain, parent) = (chains[i], i == 0 ? nil : chains[i - 1])
+            try await BlobFetches.shared.fetch("layer:" + chain) { () throws(BerthError) in
+                if await storage.exists(id: chain) { return }
+                _ = try await storage.createLayer(id: chain, parent: parent, applying: blob)
             }
+            size += (try? await storage.usage(id: chain)) ?? 0
             emit(Self.progress("Pull complete", id: l.hex))
         }
         let id = try store.content.put(configBytes)
