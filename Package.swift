@@ -25,11 +25,12 @@ let package = Package(
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
         .systemLibrary(name: "CNftables", pkgConfig: "libnftables", providers: [.apt(["libnftables-dev"])]),
         // Syscall wrappers (EINTR retry, errno -> BerthError), files, fds. No Foundation (used by the shim).
         .target(name: "BerthOS", dependencies: ["BerthCore", "CBerthLinux"]),
-        .target(name: "BerthArchive", dependencies: ["BerthCore", "BerthOS", "CArchive", "CBerthLinux"]),
+        .target(name: "BerthArchive", dependencies: ["BerthCore", "BerthOS", "CArchive", "CBerthLinux", "CCrypto"]),
         .target(name: "BerthCgroups", dependencies: ["BerthCore", "BerthOS", "CBerthLinux"]),
         .target(name: "BerthStorageOverlay", dependencies: ["BerthCore", "BerthOS", "BerthArchive", "CBerthLinux"]),
         .target(name: "BerthStorageVFS", dependencies: ["BerthCore", "BerthOS", "BerthArchive"]),

@@ -15,7 +15,7 @@ case "$mode" in demo|test) ;; *) echo "usage: $0 demo|test" >&2; exit 2 ;; esac
 # top), gcc and libc6-dev (static libc) for the tests' small C helpers in Tests/Fixtures, python3 for the tests'
 # tar fixtures and the API trace tool, tar for berth cp.
 packages=(pkg-config gcc libc6-dev procps libarchive-dev libseccomp-dev liblua5.4-dev libcurl4-openssl-dev libnftables-dev nftables busybox-static
-          docker-registry skopeo
+          libssl-dev docker-registry skopeo
           iproute2 bsdutils python3 tar ca-certificates)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

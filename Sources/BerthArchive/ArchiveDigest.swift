@@ -18,9 +18,9 @@ public enum ArchiveDigest {
             // An empty input has no raw entry: the digest of nothing.
             return (SHA256.hash([UInt8]()), 0)
         }
-        var hash = SHA256()
+        let hash = FastSHA256()
         var size: Int64 = 0
-        var buffer = [UInt8](repeating: 0, count: 65536)
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let n = buffer.withUnsafeMutableBytes { archive_read_data(a, $0.baseAddress, $0.count) }
             if n < 0 { throw .invalidArgument("invalid layer archive: \(String(cString: archive_error_string(a)))") }
@@ -45,7 +45,7 @@ public enum ArchiveDigest {
         guard fd >= 0 else { throw .init(.system(errno), "create \(output)") }
         defer { close(fd) }
         var entry: OpaquePointer?
-        var hash = SHA256()
+        let hash = FastSHA256()
         var size: Int64 = 0
         guard archive_read_next_header(a, &entry) == ARCHIVE_OK else { return (hash.finalizeHex(), 0) }
         var buffer = [UInt8](repeating: 0, count: 1 << 20)

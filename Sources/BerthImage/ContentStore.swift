@@ -1,3 +1,4 @@
+import BerthArchive
 import BerthCore
 import BerthOS
 import Glibc
@@ -47,7 +48,7 @@ public struct ContentStore: Sendable {
     /// - Returns: its digest (`sha256:<hex>`) and size.
     public func adoptHashing(file source: String) throws(BerthError) -> (digest: String, size: Int64) {
         let fd = try Syscall.call("open \(source)") { open(source, O_RDONLY | O_CLOEXEC) }
-        var h = SHA256()
+        let h = FastSHA256()
         var size: Int64 = 0
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         while true {

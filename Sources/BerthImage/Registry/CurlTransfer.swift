@@ -1,3 +1,4 @@
+import BerthArchive
 import BerthCore
 import BerthOS
 import CCurl
@@ -35,7 +36,7 @@ public struct CurlTransfer {
     public var inputSize: Int64 = 0
     /// Bytes already in the file before this transfer (a resumed download): hashed first by the caller's
     /// `hashSeed`, the transfer appends.
-    public var hashSeed: SHA256? = nil
+    public var hashSeed: FastSHA256? = nil
     /// The CA bundle to verify the registry with (`certs.d/HOST/ca.crt`).
     public var caFile: String? = nil
     public var connectTimeoutSeconds = 15
@@ -56,7 +57,7 @@ public struct CurlTransfer {
         _ = Self.globalInit
         guard let curl = curl_easy_init() else { throw .internalError("libcurl: cannot create a handle") }
         defer { curl_easy_cleanup(curl) }
-        let sink = Sink(fd: outputFD, hash: hashSeed ?? (outputFD >= 0 ? SHA256() : nil), limit: memoryLimit)
+        let sink = Sink(fd: outputFD, hash: hashSeed ?? (outputFD >= 0 ? FastSHA256() : nil), limit: memoryLimit)
         sink.inputFD = inputFD
         sink.onProgress = onProgress
         var list: UnsafeMutablePointer<curl_slist>? = nil
@@ -132,7 +133,7 @@ public struct CurlTransfer {
 /// What the callbacks write to (a class, passed to C as an opaque pointer).
 final class Sink {
     let fd: Int32
-    var hash: SHA256?
+    var hash: FastSHA256?
     let limit: Int
     var memory: [UInt8] = []
     var headers: [(String, String)] = []
@@ -141,12 +142,9 @@ final class Sink {
     var onProgress: ((Int64) -> Bool)?
     var inputFD: Int32 = -1
 
-    func digest() -> String? {
-        guard var h = hash else { return nil }
-        return "sha256:" + h.finalizeHex()
-    }
+    func digest() -> String? { hash.map { "sha256:" + $0.finalizeHex() } }
 
-    init(fd: Int32, hash: SHA256?, limit: Int) {
+    init(fd: Int32, hash: FastSHA256?, limit: Int) {
         self.fd = fd
         self.hash = hash
         self.limit = limit
@@ -171,7 +169,7 @@ private func curlWrite(_ ptr: UnsafeMutablePointer<CChar>?, _ size: Int, _ count
             }
             done += w
         }
-        sink.hash?.update(bytes)
+        sink.hash?.update(UnsafeRawBufferPointer(bytes))
         sink.written += Int64(n)
     } else {
         if sink.memory.count + n > sink.limit {

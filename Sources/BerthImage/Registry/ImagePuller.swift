@@ -251,7 +251,7 @@ public struct ImagePuller: Sendable {
                     var st = stat()
                     fstat(fd, &st)
                     let have = Int64(st.st_size)
-                    var seed = SHA256()
+                    let seed = FastSHA256()
                     if have > 0 {
                         let bytes = try FileSystem.readFile(partial)
                         seed.update(bytes)
@@ -270,15 +270,13 @@ public struct ImagePuller: Sendable {
                     if have > 0, r.status == 200 {
                         // The registry ignored the range: the whole blob followed what was there. Start over.
                         _ = ftruncate(fd, 0)
-                        r = try client.request("GET", "blobs/\(l.digest)", outputFD: fd, hashSeed: SHA256())
+                        r = try client.request("GET", "blobs/\(l.digest)", outputFD: fd, hashSeed: FastSHA256())
                     } else if have > 0, r.status == 206 {
                         r.fileBytes += have
                     } else if have > 0, r.status == 416 {
-                        // Everything was there already.
-                        var whole = seed
-                        r = CurlTransfer.Response(
-                            status: 200, headers: [], body: [], fileDigest: "sha256:" + whole.finalizeHex(),
-                            fileBytes: have)
+                        // The partial file is no prefix of the blob: start over.
+                        unlink(partial)
+                        throw BerthError.unavailable("the registry refused to resume \(l.digest)")
                     }
                     return r
                 }

@@ -1,3 +1,4 @@
+import BerthArchive
 import BerthCore
 import BerthOS
 import Glibc
@@ -99,7 +100,7 @@ public final class RegistryClient: Sendable {
     /// challenge once. `inputFD` streams a file as the body (`inputSize` bytes from its current offset).
     public func request(
         _ method: String, _ suffix: String, repository: Bool = true, headers: [String] = [], body: [UInt8]? = nil,
-        inputFD: Int32 = -1, inputSize: Int64 = 0, outputFD: Int32 = -1, hashSeed: SHA256? = nil,
+        inputFD: Int32 = -1, inputSize: Int64 = 0, outputFD: Int32 = -1, hashSeed: FastSHA256? = nil,
         onProgress: ((Int64) -> Bool)? = nil
     ) throws(BerthError) -> CurlTransfer.Response {
         let path =
@@ -122,7 +123,7 @@ public final class RegistryClient: Sendable {
         var inputFD: Int32
         var inputSize: Int64
         var outputFD: Int32
-        var seed: SHA256?
+        var seed: FastSHA256?
     }
 
     private func send(
