@@ -54,4 +54,10 @@ return {
   plugins = {
     dirs = { "/run/berth/plugins", "/etc/berth/plugins" },  -- where driver plugins' sockets and spec files are found
   },
+
+  registry = {
+    insecure = {},                         -- HOST:PORT of registries that may use plain HTTP (loopback ones may anyway)
+    certs_dir = "/etc/berth/certs.d",      -- a registry's CA as HOST:PORT/ca.crt
+    max_concurrent_downloads = 3,          -- layers fetched at once per pull
+  },
 }

@@ -67,7 +67,7 @@ public final class Daemon: Sendable {
             logger: logger)
         images = ImageService(
             store: store, containers: containers, events: events, hooks: hooks,
-            transfers: ThreadPoolRunner(pool: transferPool), certsDir: configuration.certsDir)
+            transfers: ThreadPoolRunner(pool: transferPool), registry: configuration.engine.registry)
     }
 
     /// Loads the hook scripts; a script that does not load stops the daemon from starting.

@@ -12,8 +12,6 @@ public struct DaemonConfiguration: Sendable {
     public var storageDriver = "overlay"
     public var defaultNetwork = "bridge"
     public var logLevel = "info"
-    /// Registry CAs: `HOST:PORT/ca.crt` (Docker's `/etc/docker/certs.d`).
-    public var certsDir = "/etc/berth/certs.d"
     /// The `berth-shim` executable (next to `berthd` by default).
     public var shimPath = ""
     /// Version strings shown by `version` and `info`.
@@ -64,6 +62,7 @@ public struct EngineOverrides: Sendable, Equatable {
     public var hooksDir: String?
     public var bridgeName: String?
     public var pools: [SubnetAllocator.Pool]?
+    public var insecureRegistries: [String]?
 
     public init() {}
 
@@ -78,6 +77,7 @@ public struct EngineOverrides: Sendable, Equatable {
         if let hooksDir { e.hooks.dir = hooksDir }
         if let bridgeName { e.network.bridgeName = bridgeName }
         if let pools, !pools.isEmpty { e.network.pools = pools }
+        if let insecureRegistries { e.registry.insecure += insecureRegistries }
     }
 }
 

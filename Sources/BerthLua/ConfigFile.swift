@@ -152,6 +152,7 @@ public enum ConfigFile {
             var c = EngineConfiguration()
             let top = [
                 "root", "exec_root", "hosts", "log_level", "cgroups", "storage", "network", "hooks", "plugins",
+                "registry",
             ]
             for (key, v) in try record(table, [], allowed: top) {
                 let p = [key]
@@ -229,6 +230,14 @@ public enum ConfigFile {
                         }
                     }
                 case "hooks": c.hooks = try hooks(v, p)
+                case "registry":
+                    for (k, x) in try record(v, p, allowed: ["insecure", "certs_dir", "max_concurrent_downloads"]) {
+                        switch k {
+                        case "insecure": c.registry.insecure = try strings(x, p + [k])
+                        case "certs_dir": c.registry.certsDir = try absolutePath(x, p + [k])
+                        default: c.registry.maxConcurrentDownloads = try integer(x, p + [k], in: 1...32)
+                        }
+                    }
                 default:
                     for (k, x) in try record(v, p, allowed: ["dirs"]) {
                         c.plugins.dirs = try strings(x, p + [k])

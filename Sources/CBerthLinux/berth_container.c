@@ -935,7 +935,12 @@ int berth_container_resume(int sync_fd, int *pty_master, char *err, size_t err_l
     }
     if (n == 0) return 0;
     if (n < 0) {
-        if (err != NULL && err_len > 0) snprintf(err, err_len, "read sync socket: %s", berth_strerror(errno));
+        int e = errno;
+        // An exec'd child that failed before reading its go closes with the go unread: the kernel reports
+        // ECONNRESET first, and its message is still queued behind it.
+        int cls = berth_container_pending_error(sync_fd, err, err_len);
+        if (cls != 0) return cls;
+        if (err != NULL && err_len > 0) snprintf(err, err_len, "read sync socket: %s", berth_strerror(e));
         return 125;
     }
     buf[n] = '\0';

@@ -38,6 +38,10 @@ struct Berthd: AsyncParsableCommand {
     @Option(name: .customLong("default-network"), help: "Network of containers that name none: none or host")
     var defaultNetwork: String?
     @Option(name: .customLong("hooks-dir"), help: "Directory of Lua hook scripts") var hooksDir: String?
+    @Option(
+        name: .customLong("insecure-registry"),
+        help: "A registry (HOST:PORT) that may use plain HTTP (repeatable; loopback ones may anyway)")
+    var insecureRegistries: [String] = []
     @Option(name: .customLong("bridge"), help: "Interface of the default bridge network (default berth0)")
     var bridgeName: String?
     @Option(
@@ -67,6 +71,7 @@ struct Berthd: AsyncParsableCommand {
         overrides.logLevel = logLevel
         overrides.cgroupFavorDynmods = favorDynmods
         overrides.hooksDir = hooksDir
+        if !insecureRegistries.isEmpty { overrides.insecureRegistries = insecureRegistries }
         overrides.bridgeName = bridgeName
         var pools: [SubnetAllocator.Pool] = []
         for text in addressPools {

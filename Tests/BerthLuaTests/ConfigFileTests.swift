@@ -108,7 +108,7 @@ import Testing
         let top = failure("return {\n  root = \"/x\",\n  storgae = { driver = \"vfs\" },\n}")
         #expect(
             top
-                == "/etc/berth/config.lua:3: storgae: unknown key \"storgae\" (did you mean \"storage\"?); known keys: root, exec_root, hosts, log_level, cgroups, storage, network, hooks, plugins"
+                == "/etc/berth/config.lua:3: storgae: unknown key \"storgae\" (did you mean \"storage\"?); known keys: root, exec_root, hosts, log_level, cgroups, storage, network, hooks, plugins, registry"
         )
         let nested = failure("return {\n  hooks = {\n    dir = \"/h\",\n    timout_ms = 10,\n  },\n}")
         #expect(

@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
 """An HTTP proxy in front of a registry that cuts the first download of each blob halfway: it announces the
 whole length, sends half, and closes the connection. Later requests (a resume with Range) pass through.
+With `slow`, it cuts nothing and sends blobs at about 1 MB/s instead.
 
-    cutting-proxy.py LISTEN_PORT UPSTREAM_HOST:PORT
+    cutting-proxy.py LISTEN_PORT UPSTREAM_HOST:PORT [slow]
 """
 import http.server
 import socket
 import sys
+import time
 import urllib.error
 import urllib.request
 
 port, upstream = int(sys.argv[1]), sys.argv[2]
+slow = len(sys.argv) > 3 and sys.argv[3] == "slow"
 cut = set()
 
 
@@ -34,7 +37,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except urllib.error.HTTPError as e:
             resp, status = e, e.code
         body = resp.read() if method == "GET" else b""
-        cutting = method == "GET" and "/blobs/sha256:" in self.path and status == 200 and self.path not in cut and len(body) > 4096
+        blob = method == "GET" and "/blobs/sha256:" in self.path and status in (200, 206)
+        cutting = not slow and blob and status == 200 and self.path not in cut and len(body) > 4096
         self.send_response(status)
         for k, v in resp.headers.items():
             if k.lower() not in ("transfer-encoding", "connection"):
@@ -46,6 +50,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if slow and blob:
+            for i in range(0, len(body), 65536):
+                self.wfile.write(body[i : i + 65536])
+                self.wfile.flush()
+                time.sleep(0.06)
             return
         self.wfile.write(body)
 

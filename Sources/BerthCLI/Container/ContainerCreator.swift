@@ -49,11 +49,13 @@ struct ContainerCreator {
         if let platform { query.append(("platform", platform)) }
         var lines = JSONLines()
         var failure: String? = nil
+        var finished = false
         func show(_ message: JSONValue) -> Bool {
             if let error = message["error"]?.stringValue ?? message["errorDetail"]?["message"]?.stringValue {
                 failure = error
                 return false
             }
+            if message["status"]?.stringValue?.hasPrefix("Status: ") == true { finished = true }
             if let status = message["status"]?.stringValue {
                 let id = message["id"]?.stringValue
                 Output.error(id.map { "\($0): \(status)" } ?? status)
@@ -70,5 +72,6 @@ struct ContainerCreator {
         }
         _ = lines.finish().allSatisfy(show)
         if let failure { throw CLIError(failure).withHelp(command) }
+        if !finished { throw CLIError("error pulling \(image): unexpected EOF").withHelp(command) }
     }
 }

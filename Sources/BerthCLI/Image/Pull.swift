@@ -37,11 +37,13 @@ extension Berth {
             var lines = JSONLines()
             var progress = PullProgress(terminal: !quiet && Output.isTerminal(1))
             var failure: String? = nil
+            var finished = false
             func show(_ m: JSONValue) -> Bool {
                 if let error = m["errorDetail"]?["message"]?.stringValue ?? m["error"]?.stringValue {
                     failure = error
                     return false
                 }
+                if m["status"]?.stringValue?.hasPrefix("Status: ") == true { finished = true }
                 if !quiet { progress.show(m) }
                 return true
             }
@@ -51,6 +53,8 @@ extension Berth {
             }
             _ = lines.finish().allSatisfy(show)
             if let failure { throw CLIError(failure) }
+            // A stream cut before its last line (the daemon went away) is a failed pull.
+            guard finished else { throw CLIError("error pulling \(image): unexpected EOF") }
             Output.line(ImageName.tagged(image))
         }
     }

@@ -33,11 +33,13 @@ extension Berth {
             var lines = JSONLines()
             var progress = PullProgress(terminal: !quiet && Output.isTerminal(1))
             var failure: String? = nil
+            var finished = false
             func show(_ m: JSONValue) -> Bool {
                 if let error = m["errorDetail"]?["message"]?.stringValue ?? m["error"]?.stringValue {
                     failure = error
                     return false
                 }
+                if m["aux"] != nil { finished = true }
                 if !quiet, m["aux"] == nil { progress.show(m) }
                 return true
             }
@@ -50,6 +52,7 @@ extension Berth {
             }
             _ = lines.finish().allSatisfy(show)
             if let failure { throw CLIError(failure) }
+            guard finished else { throw CLIError("error pushing \(image): unexpected EOF") }
             if quiet { Output.line(ImageName.tagged(image)) }
         }
     }

@@ -53,6 +53,16 @@ public struct EngineConfiguration: Sendable, Equatable {
         public init() {}
     }
 
+    public struct Registry: Sendable, Equatable {
+        /// Registries (`HOST:PORT`) that may speak plain HTTP besides loopback ones (`--insecure-registry`).
+        public var insecure: [String] = []
+        /// CAs of registries: `HOST:PORT/ca.crt` (Docker's `/etc/docker/certs.d`).
+        public var certsDir = "/etc/berth/certs.d"
+        /// Layers downloaded at once per pull.
+        public var maxConcurrentDownloads: Int64 = 3
+        public init() {}
+    }
+
     public var root = "/var/lib/berth"
     public var execRoot = "/run/berth"
     /// API sockets: `unix://PATH` or `tcp://ADDR:PORT`; empty means `unix://<exec_root>/berth.sock`.
@@ -65,6 +75,7 @@ public struct EngineConfiguration: Sendable, Equatable {
     public var network = Network()
     public var hooks = Hooks()
     public var plugins = Plugins()
+    public var registry = Registry()
 
     public init() {}
 

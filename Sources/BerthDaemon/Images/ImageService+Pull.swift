@@ -25,7 +25,8 @@ struct ThreadPoolRunner: BlockingRunner {
 extension ImageService {
     func client(for ref: ImageReference, credentials: RegistryCredentials?) -> RegistryClient {
         RegistryClient(
-            location: RegistryLocation(repository: ref.repository), credentials: credentials, certsDir: certsDir)
+            location: RegistryLocation(repository: ref.repository), credentials: credentials,
+            insecureRegistries: registry.insecure, certsDir: registry.certsDir)
     }
 
     /// `POST /images/create?fromImage=`: the manifest is resolved first, so an unknown tag, a missing repository
@@ -36,7 +37,10 @@ extension ImageService {
     {
         let ref = try ImageReference(parsing: text)
         let wanted = try platform.flatMap { p throws(BerthError) in p.isEmpty ? nil : try Platform(parsing: p) }
-        let puller = ImagePuller(store: store, client: client(for: ref, credentials: credentials), runner: transfers)
+        var configured = ImagePuller(
+            store: store, client: client(for: ref, credentials: credentials), runner: transfers)
+        configured.concurrency = Int(registry.maxConcurrentDownloads)
+        let puller = configured
         let resolved = try await puller.resolve(ref, platform: wanted)
         let upToDate =
             await store.find(resolved.config.digest).map { existing in
@@ -258,7 +262,9 @@ extension ImageService {
             throw .invalidArgument("username is required")
         }
         let location = RegistryLocation(repository: server == "docker.io" ? "library/x" : server + "/x")
-        let client = RegistryClient(location: location, credentials: credentials, certsDir: certsDir)
+        let client = RegistryClient(
+            location: location, credentials: credentials, insecureRegistries: registry.insecure,
+            certsDir: registry.certsDir)
         try await transfers.run { () throws(BerthError) in try client.checkLogin() }
         return .object([("Status", .string("Login Succeeded")), ("IdentityToken", .string(""))])
     }
@@ -276,7 +282,8 @@ extension ImageService {
         }
         let text = parts[1].lowercased()
         let client = RegistryClient(
-            location: RegistryLocation(repository: parts[0] + "/x"), credentials: credentials, certsDir: certsDir)
+            location: RegistryLocation(repository: parts[0] + "/x"), credentials: credentials,
+            insecureRegistries: registry.insecure, certsDir: registry.certsDir)
         var names: [String] = []
         var next: String? = "_catalog?n=1000"
         var pages = 0

@@ -11,8 +11,8 @@ struct ImageService: Sendable {
     let hooks: HookEngine
     /// Where registry transfers run.
     let transfers: any BlockingRunner
-    /// `certs.d`: a registry's CA as `HOST:PORT/ca.crt`.
-    let certsDir: String
+    /// Insecure registries, `certs.d`, download concurrency (config.lua's `registry`).
+    let registry: EngineConfiguration.Registry
 
     func summary(_ r: ImageRecord) -> JSONValue {
         let created = Clock.parseRFC3339(r.config["created"]?.stringValue ?? "") ?? 0
