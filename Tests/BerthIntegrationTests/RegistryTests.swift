@@ -247,7 +247,7 @@ struct RegistryTests {
     }
 
     /// Push of an imported image and of a committed one on top of a pulled image (its base layers are found on
-    /// the registry), then a pull of what was pushed.
+    /// the registry), then a pull of what was pushed; a 20 MB layer goes up in chunks.
     @Test func pushThenPullBack() async throws {
         try await TestDaemon.with { d in
             let registry = try LocalRegistry(in: d.root)
@@ -285,6 +285,20 @@ struct RegistryTests {
             _ = try CLITests.berth(d, ["rmi", second])
             r = try CLITests.berth(d, ["run", "--rm", second, "cat", "/marker"])
             #expect(r.stdout == "committed\n", "\(r.stdout) \(r.stderr)")
+            // A layer over the chunk size (16 MiB) goes up in chunks; it comes back the same.
+            r = try CLITests.berth(
+                d, ["run", "--name", "c3", name, "sh", "-c", "head -c 20000000 /dev/urandom > /big && md5sum /big"])
+            let sum = r.stdout
+            #expect(r.status == 0 && sum.hasSuffix("/big\n"), "\(r.stderr)")
+            let big = "\(registry.host)/team/box:big"
+            _ = try CLITests.berth(d, ["commit", "c3", big])
+            _ = try CLITests.berth(d, ["rm", "c3"])
+            r = try CLITests.berth(d, ["push", big])
+            #expect(r.status == 0 && r.stdout.contains(": Pushed"), "\(r.stdout) \(r.stderr)")
+            _ = try CLITests.berth(d, ["rmi", big])
+            r = try CLITests.berth(d, ["run", "--rm", big, "md5sum", "/big"])
+            #expect(r.stdout == sum, "\(r.stdout) \(r.stderr)")
+
             // A tag that is not there locally.
             r = try CLITests.berth(d, ["push", "\(registry.host)/team/box:nope"])
             #expect(r.status != 0 && r.stderr.contains("An image does not exist locally with the tag"))

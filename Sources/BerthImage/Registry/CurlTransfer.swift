@@ -59,6 +59,7 @@ public struct CurlTransfer {
         defer { curl_easy_cleanup(curl) }
         let sink = Sink(fd: outputFD, hash: hashSeed ?? (outputFD >= 0 ? FastSHA256() : nil), limit: memoryLimit)
         sink.inputFD = inputFD
+        sink.inputRemaining = inputSize
         sink.onProgress = onProgress
         var list: UnsafeMutablePointer<curl_slist>? = nil
         for h in headers { list = curl_slist_append(list, h) }
@@ -141,6 +142,8 @@ final class Sink {
     var failure: BerthError?
     var onProgress: ((Int64) -> Bool)?
     var inputFD: Int32 = -1
+    /// Bytes of the input still to send: a chunk of a file stops there, not at the file's end.
+    var inputRemaining: Int64 = 0
 
     func digest() -> String? { hash.map { "sha256:" + $0.finalizeHex() } }
 
@@ -186,13 +189,16 @@ private func curlRead(_ ptr: UnsafeMutablePointer<CChar>?, _ size: Int, _ count:
 {
     guard let ptr, let user else { return Int(CURL_READFUNC_ABORT) }
     let sink = Unmanaged<Sink>.fromOpaque(user).takeUnretainedValue()
+    let want = Int(min(Int64(size * count), sink.inputRemaining))
+    if want == 0 { return 0 }
     while true {
-        let n = read(sink.inputFD, ptr, size * count)
+        let n = read(sink.inputFD, ptr, want)
         if n < 0, errno == EINTR { continue }
         if n < 0 {
             sink.failure = BerthError(.system(errno), "read a blob to upload: \(Syscall.describe(errno: errno))")
             return Int(CURL_READFUNC_ABORT)
         }
+        sink.inputRemaining -= Int64(n)
         return n
     }
 }

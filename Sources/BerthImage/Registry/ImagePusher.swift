@@ -9,6 +9,9 @@ public struct ImagePusher: Sendable {
     public let store: ImageStore
     public let client: RegistryClient
     public let runner: any BlockingRunner
+    /// Blobs larger than this go up in chunks of this size (PATCH with Content-Range, then a PUT with the
+    /// digest); smaller ones in one PUT.
+    public var chunkSize: Int64 = 16 << 20
 
     public init(store: ImageStore, client: RegistryClient, runner: any BlockingRunner) {
         self.store = store
@@ -95,17 +98,42 @@ public struct ImagePusher: Sendable {
             }
             let fd = try Syscall.call("open \(path)") { open(path, O_RDONLY | O_CLOEXEC) }
             defer { close(fd) }
-            let url = location + (location.contains("?") ? "&" : "?") + "digest=\(b.digest)"
+            func digestURL(_ location: String) -> String {
+                location + (location.contains("?") ? "&" : "?") + "digest=\(b.digest)"
+            }
             var last = Int64(0)
-            let put = try client.request(
-                "PUT", url, headers: ["Content-Type: application/octet-stream"], inputFD: fd, inputSize: b.size
-            ) { now in
+            func report(_ now: Int64) -> Bool {
                 if let emit, now - last >= 512 << 10 {
                     last = now
                     emit(ImagePuller.progress("Pushing", id: b.hex, current: now, total: b.size))
                 }
                 return true
             }
+            if b.size <= chunkSize {
+                let put = try client.request(
+                    "PUT", digestURL(location), headers: ["Content-Type: application/octet-stream"], inputFD: fd,
+                    inputSize: b.size, onProgress: report)
+                guard put.status == 201 else { throw Self.error(put, what: "upload of \(b.digest)") }
+                return "Pushed"
+            }
+            var next = location
+            var offset: Int64 = 0
+            while offset < b.size {
+                let n = min(chunkSize, b.size - offset)
+                _ = lseek(fd, off_t(offset), SEEK_SET)
+                let base = offset
+                let patch = try client.request(
+                    "PATCH", next,
+                    headers: ["Content-Type: application/octet-stream", "Content-Range: \(offset)-\(offset + n - 1)"],
+                    inputFD: fd, inputSize: n
+                ) { report(base + $0) }
+                guard patch.status == 202, let moved = patch.header("location") else {
+                    throw Self.error(patch, what: "upload of \(b.digest) at \(offset)")
+                }
+                next = moved
+                offset += n
+            }
+            let put = try client.request("PUT", digestURL(next), body: [])
             guard put.status == 201 else { throw Self.error(put, what: "upload of \(b.digest)") }
             return "Pushed"
         }
