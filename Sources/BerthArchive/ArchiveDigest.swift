@@ -71,17 +71,24 @@ public enum ArchiveDigest {
         return (hash.finalizeHex(), size)
     }
 
-    /// Whether the file at `path` is not compressed (no gzip, zstd, xz or bzip2 magic).
-    public static func isPlain(path: String) throws(BerthError) -> Bool {
+    public enum Compression: Sendable, Equatable {
+        case none, gzip, zstd, xz, bzip2
+    }
+
+    /// The compression of the file at `path` by its first bytes (`.none` for an empty file); nil when it cannot
+    /// be read.
+    public static func compression(path: String) -> Compression? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .init(.system(errno), "open \(path)") }
+        guard fd >= 0 else { return nil }
         defer { close(fd) }
         var head = [UInt8](repeating: 0, count: 6)
         let n = head.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard n > 0 else { return true }
-        let magics: [[UInt8]] = [
-            [0x1F, 0x8B], [0x28, 0xB5, 0x2F, 0xFD], [0xFD, 0x37, 0x7A, 0x58, 0x5A], [0x42, 0x5A, 0x68],
-        ]
-        return !magics.contains { head[0..<n].starts(with: $0) }
+        guard n >= 0 else { return nil }
+        let bytes = head[0..<n]
+        if bytes.starts(with: [0x1F, 0x8B]) { return .gzip }
+        if bytes.starts(with: [0x28, 0xB5, 0x2F, 0xFD]) { return .zstd }
+        if bytes.starts(with: [0xFD, 0x37, 0x7A, 0x58, 0x5A]) { return .xz }
+        if bytes.starts(with: [0x42, 0x5A, 0x68]) { return .bzip2 }
+        return Compression.none
     }
 }

@@ -195,7 +195,9 @@ extension ImageArchive {
                 var source = l.path
                 if store.content.exists(hex: l.diffHex) {
                     source = store.content.path(hex: l.diffHex)
-                } else if FileSystem.exists(l.path), (try? ArchiveDigest.isPlain(path: l.path)) == true {
+                } else if FileSystem.exists(l.path),
+                    ArchiveDigest.compression(path: l.path) == ArchiveDigest.Compression.none
+                {
                     try store.content.adopt(file: l.path, hex: l.diffHex, verify: false)
                     source = store.content.path(hex: l.diffHex)
                 }

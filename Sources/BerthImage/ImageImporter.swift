@@ -12,17 +12,14 @@ public struct ImageImporter: Sendable {
     /// The OCI media type of the layer archive at `path` by its first bytes; nil for a compression registries
     /// do not take (xz, bzip2).
     static func layerMediaType(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var head = [UInt8](repeating: 0, count: 8)
-        let n = head.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard n > 0 else { return nil }
-        head.removeSubrange(n...)
-        if head.starts(with: [0x1F, 0x8B]) { return "application/vnd.oci.image.layer.v1.tar+gzip" }
-        if head.starts(with: [0x28, 0xB5, 0x2F, 0xFD]) { return "application/vnd.oci.image.layer.v1.tar+zstd" }
-        if head.starts(with: [0xFD, 0x37, 0x7A, 0x58, 0x5A]) || head.starts(with: [0x42, 0x5A, 0x68]) { return nil }
-        return "application/vnd.oci.image.layer.v1.tar"
+        var st = stat()
+        guard stat(path, &st) == 0, st.st_size > 0 else { return nil }
+        switch ArchiveDigest.compression(path: path) {
+        case .none?: return "application/vnd.oci.image.layer.v1.tar"
+        case .gzip?: return "application/vnd.oci.image.layer.v1.tar+gzip"
+        case .zstd?: return "application/vnd.oci.image.layer.v1.tar+zstd"
+        case .xz?, .bzip2?, nil: return nil
+        }
     }
 
     /// Imports the tar at `path` (plain or compressed) and names it `reference` if given.

@@ -130,6 +130,30 @@ final class LocalRegistry {
     }
 }
 
+/// Tests/Fixtures/cutting-proxy.py in front of `registry` on a free port: it cuts each blob's first download
+/// halfway, or with `slow` sends blobs at about 1 MB/s.
+final class ProxyFixture {
+    let port: Int
+    let process = Process()
+
+    init(in registry: LocalRegistry, slow: Bool) throws {
+        port = try LocalRegistry.freePort()
+        process.executableURL = URL(fileURLWithPath: TestDaemon.repoRoot + "/Tests/Fixtures/cutting-proxy.py")
+        process.arguments = [String(port), registry.host] + (slow ? ["slow"] : [])
+        try process.run()
+        for _ in 0..<100 {
+            if (try? LocalRegistry.get("http://127.0.0.1:\(port)/v2/")) != nil { break }
+            usleep(50_000)
+        }
+    }
+
+    func stop() {
+        // SIGKILL: a child started from a test thread inherits its blocked SIGTERM.
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
+
 /// Runs a program; its stdout and stderr together.
 func run(_ path: String, _ args: [String]) throws -> (status: Int32, output: String) {
     let p = Process()
@@ -418,20 +442,9 @@ struct RegistryTests {
             defer { registry.stop() }
             let (layout, _) = try Self.makeLayout(d, tag: "v1")
             try registry.push(layout: layout, tag: "v1", as: "test/cut")
-            let port = try LocalRegistry.freePort()
-            let proxy = Process()
-            proxy.executableURL = URL(fileURLWithPath: TestDaemon.repoRoot + "/Tests/Fixtures/cutting-proxy.py")
-            proxy.arguments = [String(port), registry.host]
-            try proxy.run()
-            defer {
-                // SIGKILL: a child started from a test thread inherits its blocked SIGTERM.
-                kill(proxy.processIdentifier, SIGKILL)
-                proxy.waitUntilExit()
-            }
-            for _ in 0..<100 {
-                if (try? LocalRegistry.get("http://127.0.0.1:\(port)/v2/")) != nil { break }
-                usleep(50_000)
-            }
+            let proxy = try ProxyFixture(in: registry, slow: false)
+            defer { proxy.stop() }
+            let port = proxy.port
             let name = "127.0.0.1:\(port)/test/cut:v1"
             var r = try CLITests.berth(d, ["pull", name])
             #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
@@ -474,19 +487,9 @@ struct RegistryTests {
             let made = try run(TestDaemon.repoRoot + "/contrib/mkimage-oci.py", [layout, "v1"] + tars)
             try #require(made.status == 0, "\(made.output)")
             try registry.push(layout: layout, tag: "v1", as: "test/big")
-            let port = try LocalRegistry.freePort()
-            let proxy = Process()
-            proxy.executableURL = URL(fileURLWithPath: TestDaemon.repoRoot + "/Tests/Fixtures/cutting-proxy.py")
-            proxy.arguments = [String(port), registry.host, "slow"]
-            try proxy.run()
-            defer {
-                kill(proxy.processIdentifier, SIGKILL)
-                proxy.waitUntilExit()
-            }
-            for _ in 0..<100 {
-                if (try? LocalRegistry.get("http://127.0.0.1:\(port)/v2/")) != nil { break }
-                usleep(50_000)
-            }
+            let proxy = try ProxyFixture(in: registry, slow: true)
+            defer { proxy.stop() }
+            let port = proxy.port
             let pull = Process()
             pull.executableURL = URL(fileURLWithPath: TestDaemon.binDir + "/berth")
             pull.arguments = ["-H", "unix://\(d.socketPath)", "pull", "127.0.0.1:\(port)/test/big:v1"]

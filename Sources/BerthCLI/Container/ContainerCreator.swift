@@ -47,31 +47,18 @@ struct ContainerCreator {
         var query: [(String, String)] = [("fromImage", name.repository)]
         if let tag = name.tag ?? name.digest { query.append(("tag", tag)) } else { query.append(("tag", "latest")) }
         if let platform { query.append(("platform", platform)) }
-        var lines = JSONLines()
-        var failure: String? = nil
-        var finished = false
-        func show(_ message: JSONValue) -> Bool {
-            if let error = message["error"]?.stringValue ?? message["errorDetail"]?["message"]?.stringValue {
-                failure = error
-                return false
-            }
-            if message["status"]?.stringValue?.hasPrefix("Status: ") == true { finished = true }
-            if let status = message["status"]?.stringValue {
-                let id = message["id"]?.stringValue
-                Output.error(id.map { "\($0): \(status)" } ?? status)
-            }
-            return true
-        }
         do {
-            try daemon.client.stream(
-                "POST", "/images/create", query: query,
-                headers: [("X-Registry-Auth", CredentialStore.header(for: CredentialStore.host(ofImage: image)))]
-            ) { chunk in lines.feed(chunk).allSatisfy(show) }
+            try daemon.progress(
+                "POST", "/images/create", query: query, image: image, action: "pulling",
+                isEnd: { $0["status"]?.stringValue?.hasPrefix("Status: ") == true }
+            ) { message in
+                if let status = message["status"]?.stringValue {
+                    let id = message["id"]?.stringValue
+                    Output.error(id.map { "\($0): \(status)" } ?? status)
+                }
+            }
         } catch {
-            throw CLIError(error).withHelp(command)
+            throw error.withHelp(command)
         }
-        _ = lines.finish().allSatisfy(show)
-        if let failure { throw CLIError(failure).withHelp(command) }
-        if !finished { throw CLIError("error pulling \(image): unexpected EOF").withHelp(command) }
     }
 }

@@ -34,27 +34,11 @@ extension Berth {
             let ref = ImageName(image)
             var query: [(String, String)] = [("fromImage", ref.repository), ("tag", ref.digest ?? ref.tag ?? "latest")]
             if let platform, !platform.isEmpty { query.append(("platform", platform)) }
-            var lines = JSONLines()
             var progress = PullProgress(terminal: !quiet && Output.isTerminal(1))
-            var failure: String? = nil
-            var finished = false
-            func show(_ m: JSONValue) -> Bool {
-                if let error = m["errorDetail"]?["message"]?.stringValue ?? m["error"]?.stringValue {
-                    failure = error
-                    return false
-                }
-                if m["status"]?.stringValue?.hasPrefix("Status: ") == true { finished = true }
-                if !quiet { progress.show(m) }
-                return true
-            }
-            let auth = CredentialStore.header(for: CredentialStore.host(ofImage: image))
-            try daemon.stream("POST", "/images/create", query: query, headers: [("X-Registry-Auth", auth)]) { chunk in
-                lines.feed(chunk).allSatisfy(show)
-            }
-            _ = lines.finish().allSatisfy(show)
-            if let failure { throw CLIError(failure) }
-            // A stream cut before its last line (the daemon went away) is a failed pull.
-            guard finished else { throw CLIError("error pulling \(image): unexpected EOF") }
+            try daemon.progress(
+                "POST", "/images/create", query: query, image: image, action: "pulling",
+                isEnd: { $0["status"]?.stringValue?.hasPrefix("Status: ") == true }
+            ) { if !quiet { progress.show($0) } }
             Output.line(ImageName.tagged(image))
         }
     }

@@ -30,29 +30,11 @@ extension Berth {
             if allTags, name.tag != nil { throw CLIError("tag can't be used with --all-tags/-a") }
             var query: [(String, String)] = []
             if !allTags { query.append(("tag", name.tag ?? "latest")) }
-            var lines = JSONLines()
             var progress = PullProgress(terminal: !quiet && Output.isTerminal(1))
-            var failure: String? = nil
-            var finished = false
-            func show(_ m: JSONValue) -> Bool {
-                if let error = m["errorDetail"]?["message"]?.stringValue ?? m["error"]?.stringValue {
-                    failure = error
-                    return false
-                }
-                if m["aux"] != nil { finished = true }
-                if !quiet, m["aux"] == nil { progress.show(m) }
-                return true
-            }
-            let auth = CredentialStore.header(for: CredentialStore.host(ofImage: image))
-            try berth.daemon.stream(
-                "POST", "/images/\(Daemon.escape(name.repository))/push", query: query,
-                headers: [("X-Registry-Auth", auth)]
-            ) { chunk in
-                lines.feed(chunk).allSatisfy(show)
-            }
-            _ = lines.finish().allSatisfy(show)
-            if let failure { throw CLIError(failure) }
-            guard finished else { throw CLIError("error pushing \(image): unexpected EOF") }
+            try berth.daemon.progress(
+                "POST", "/images/\(Daemon.escape(name.repository))/push", query: query, image: image,
+                action: "pushing", isEnd: { $0["aux"] != nil }
+            ) { if !quiet, $0["aux"] == nil { progress.show($0) } }
             if quiet { Output.line(ImageName.tagged(image)) }
         }
     }

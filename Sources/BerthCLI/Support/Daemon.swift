@@ -51,6 +51,32 @@ struct Daemon {
         }
     }
 
+    /// A JSON-lines progress call for `image` (pull, push), with the registry credentials the CLI keeps: `show`
+    /// gets each line; the first `errorDetail` ends it and is thrown, and so is a stream that ends before a line
+    /// `isEnd` accepts (the daemon went away: "unexpected EOF").
+    func progress(
+        _ method: String, _ path: String, query: [(String, String)], image: String, action: String,
+        isEnd: (JSONValue) -> Bool, show: (JSONValue) -> Void
+    ) throws(CLIError) {
+        var lines = JSONLines()
+        var failure: String? = nil
+        var finished = false
+        func take(_ m: JSONValue) -> Bool {
+            if let error = m["errorDetail"]?["message"]?.stringValue ?? m["error"]?.stringValue {
+                failure = error
+                return false
+            }
+            if isEnd(m) { finished = true }
+            show(m)
+            return true
+        }
+        let auth = CredentialStore.header(for: CredentialStore.host(ofImage: image))
+        try stream(method, path, query: query, headers: [("X-Registry-Auth", auth)]) { lines.feed($0).allSatisfy(take) }
+        _ = lines.finish().allSatisfy(take)
+        if let failure { throw CLIError(failure) }
+        guard finished else { throw CLIError("error \(action) \(image): unexpected EOF") }
+    }
+
     /// `path` with an object name put into it safely (names may hold `/` and `:` for images, not `?`/`#`).
     static func escape(_ name: String) -> String {
         var out = ""

@@ -49,50 +49,35 @@ extension ImageService {
         let events = self.events
         let hooks = self.hooks
         let path = RegistryLocation(repository: ref.repository).path
-        return HTTPResponse(
-            status: 200, headers: [("Content-Type", "application/json")],
-            body: .stream { writer in
-                let (lines, sink) = AsyncStream<JSONValue>.makeStream()
-                let forward = Task {
-                    for await line in lines { try? await writer.write(Array((line.serialized + "\n").utf8)) }
-                }
-                sink.yield(
+        return progressStream { yield throws(BerthError) in
+            yield(
+                .object([
+                    ("status", .string("Pulling from \(path)")),
+                    ("id", .string(ref.tag ?? ref.digest ?? "latest")),
+                ]))
+            let record = try await puller.pull(resolved) { yield($0) }
+            yield(.object([("status", .string("Digest: \(resolved.digest)"))]))
+            let name = ref.description
+            yield(
+                .object([
+                    (
+                        "status",
+                        .string(
+                            upToDate
+                                ? "Status: Image is up to date for \(name)"
+                                : "Status: Downloaded newer image for \(name)")
+                    )
+                ]))
+            events.publish(type: "image", action: "pull", id: record.id, attributes: ["name": name])
+            if hooks.handles(.pull) {
+                hooks.notify(
+                    .pull,
                     .object([
-                        ("status", .string("Pulling from \(path)")),
-                        ("id", .string(ref.tag ?? ref.digest ?? "latest")),
+                        ("event", .string("pull")), ("id", .string(record.id)), ("name", .string(name)),
+                        ("digest", .string(resolved.digest)), ("size", .int(record.size)),
                     ]))
-                do throws(BerthError) {
-                    let record = try await puller.pull(resolved) { sink.yield($0) }
-                    sink.yield(.object([("status", .string("Digest: \(resolved.digest)"))]))
-                    let name = ref.description
-                    sink.yield(
-                        .object([
-                            (
-                                "status",
-                                .string(
-                                    upToDate
-                                        ? "Status: Image is up to date for \(name)"
-                                        : "Status: Downloaded newer image for \(name)")
-                            )
-                        ]))
-                    events.publish(type: "image", action: "pull", id: record.id, attributes: ["name": name])
-                    if hooks.handles(.pull) {
-                        hooks.notify(
-                            .pull,
-                            .object([
-                                ("event", .string("pull")), ("id", .string(record.id)), ("name", .string(name)),
-                                ("digest", .string(resolved.digest)), ("size", .int(record.size)),
-                            ]))
-                    }
-                } catch {
-                    sink.finish()
-                    await forward.value
-                    try? await writer.write(Routes.streamError(error.message))
-                    return
-                }
-                sink.finish()
-                await forward.value
-            })
+            }
+        }
     }
 }
 
@@ -126,51 +111,36 @@ extension ImageService {
             store: store, client: client(for: targets[0].0, credentials: credentials), runner: transfers)
         let events = self.events
         let location = RegistryLocation(repository: repository)
-        return HTTPResponse(
-            status: 200, headers: [("Content-Type", "application/json")],
-            body: .stream { writer in
-                let (lines, sink) = AsyncStream<JSONValue>.makeStream()
-                let forward = Task {
-                    for await line in lines { try? await writer.write(Array((line.serialized + "\n").utf8)) }
-                }
-                sink.yield(
-                    .object([
-                        (
-                            "status",
-                            .string(
-                                "The push refers to repository [\(location.host == "docker.io" ? "docker.io/" + location.path : repository)]"
-                            )
+        return progressStream { yield throws(BerthError) in
+            yield(
+                .object([
+                    (
+                        "status",
+                        .string(
+                            "The push refers to repository [\(location.host == "docker.io" ? "docker.io/" + location.path : repository)]"
                         )
-                    ]))
-                do throws(BerthError) {
-                    for (ref, record) in pushes {
-                        let result = try await pusher.push(record, as: ref) { sink.yield($0) }
-                        let tag = ref.tag ?? "latest"
-                        sink.yield(
-                            .object([("status", .string("\(tag): digest: \(result.digest) size: \(result.size)"))]))
-                        sink.yield(
+                    )
+                ]))
+            for (ref, record) in pushes {
+                let result = try await pusher.push(record, as: ref) { yield($0) }
+                let tag = ref.tag ?? "latest"
+                yield(
+                    .object([("status", .string("\(tag): digest: \(result.digest) size: \(result.size)"))]))
+                yield(
+                    .object([
+                        ("progressDetail", .object([])),
+                        (
+                            "aux",
                             .object([
-                                ("progressDetail", .object([])),
-                                (
-                                    "aux",
-                                    .object([
-                                        ("Tag", .string(tag)), ("Digest", .string(result.digest)),
-                                        ("Size", .int(result.size)),
-                                    ])
-                                ),
-                            ]))
-                        events.publish(
-                            type: "image", action: "push", id: record.id, attributes: ["name": ref.description])
-                    }
-                } catch {
-                    sink.finish()
-                    await forward.value
-                    try? await writer.write(Routes.streamError(error.message))
-                    return
-                }
-                sink.finish()
-                await forward.value
-            })
+                                ("Tag", .string(tag)), ("Digest", .string(result.digest)),
+                                ("Size", .int(result.size)),
+                            ])
+                        ),
+                    ]))
+                events.publish(
+                    type: "image", action: "push", id: record.id, attributes: ["name": ref.description])
+            }
+        }
     }
 }
 
@@ -314,4 +284,26 @@ extension ImageService {
                 ])
             })
     }
+}
+
+/// A JSON-lines progress response (pull, push): `body` yields lines as they come (from any task, in order);
+/// a failure ends the stream with Docker's `errorDetail` line.
+func progressStream(
+    _ body: @escaping @Sendable (_ yield: @escaping @Sendable (JSONValue) -> Void) async throws(BerthError) -> Void
+)
+    -> HTTPResponse
+{
+    HTTPResponse(
+        status: 200, headers: [("Content-Type", "application/json")],
+        body: .stream { writer in
+            let (lines, sink) = AsyncStream<JSONValue>.makeStream()
+            let forward = Task {
+                for await line in lines { try? await writer.write(Array((line.serialized + "\n").utf8)) }
+            }
+            var failure: BerthError? = nil
+            do throws(BerthError) { try await body { sink.yield($0) } } catch { failure = error }
+            sink.finish()
+            await forward.value
+            if let failure { try? await writer.write(Routes.streamError(failure.message)) }
+        })
 }
