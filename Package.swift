@@ -9,12 +9,14 @@ let package = Package(
         .executable(name: "berthd", targets: ["berthd"]),
         .executable(name: "berth", targets: ["berth"]),
         .executable(name: "berth-shim", targets: ["berth-shim"]),
+        .executable(name: "berth-registry", targets: ["berth-registry"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // Pure domain: protocols, types, errors, JSON, hashing. No Glibc, no Foundation, no I/O.
@@ -26,6 +28,7 @@ let package = Package(
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CXCrypt", pkgConfig: "libcrypt", providers: [.apt(["libcrypt-dev"])]),
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
         .systemLibrary(name: "CNftables", pkgConfig: "libnftables", providers: [.apt(["libnftables-dev"])]),
         // Syscall wrappers (EINTR retry, errno -> BerthError), files, fds. No Foundation (used by the shim).
@@ -47,6 +50,17 @@ let package = Package(
                 "BerthCore", "BerthOS", "CBerthLinux",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // The private registry server: the OCI distribution API over HTTP/1.1 (optionally TLS), content on disk.
+        .target(
+            name: "BerthRegistry",
+            dependencies: [
+                "BerthCore", "BerthOS", "BerthArchive", "BerthLua", "CXCrypt",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // The blocking Engine API client: no NIO, so the CLI stays small and starts fast.
@@ -88,6 +102,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
+        // `berth registry serve|gc` runs this executable (the CLI itself stays free of NIO).
+        .executableTarget(
+            name: "berth-registry",
+            dependencies: [
+                "BerthRegistry", "BerthCore", "BerthOS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]),
         // Static Swift libraries: the CLI runs once per command, and dynamic loading of the Swift runtime and
         // FoundationEssentials was most of its start-up time. Not position-independent: a PIE of this size
         // makes the loader apply ~15,000 relocations (and fault in their pages) at every start.
@@ -120,6 +145,7 @@ let package = Package(
         .testTarget(name: "BerthLuaTests", dependencies: ["BerthLua", "BerthTestSupport"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthTestSupport"]),
         .testTarget(name: "BerthAPITests", dependencies: ["BerthAPI", "BerthAPIClient"]),
+        .testTarget(name: "BerthRegistryTests", dependencies: ["BerthRegistry", "BerthTestSupport"]),
         .testTarget(name: "BerthDaemonTests", dependencies: ["BerthDaemon", "BerthTestSupport"]),
         .testTarget(
             name: "BerthCLITests", dependencies: ["BerthCLI", "BerthAPIClient"], exclude: ["Golden", "Snapshots"]),

@@ -13,9 +13,10 @@ case "$mode" in demo|test) ;; *) echo "usage: $0 demo|test" >&2; exit 2 ;; esac
 
 # C libraries from Debian, busybox-static for the base image, iproute2/bsdutils for tests, procps (ps, for
 # top), gcc and libc6-dev (static libc) for the tests' small C helpers in Tests/Fixtures, python3 for the tests'
-# tar fixtures and the API trace tool, tar for berth cp.
+# tar fixtures and the API trace tool, tar for berth cp; docker-registry, skopeo, openssl and curl as real peers
+# and tools of the registry tests.
 packages=(pkg-config gcc libc6-dev procps libarchive-dev libseccomp-dev liblua5.4-dev libcurl4-openssl-dev libnftables-dev nftables busybox-static
-          libssl-dev docker-registry skopeo
+          libssl-dev libcrypt-dev openssl curl docker-registry skopeo
           iproute2 bsdutils python3 tar ca-certificates)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The real docker CLI against berthd: starts a daemon on a temporary root, imports busybox:latest, runs
 # ../shared/tools/docker-cli-smoke.sh for the groups Berth implements (core, network, tty, exec, volumes, registry),
-# stops the daemon, removes the root. The registry group gets Debian's docker-registry on a free loopback port.
+# stops the daemon, removes the root. The registry group runs twice: against Debian's docker-registry and against
+# Berth's own berth-registry, each on a free loopback port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 smoke=../shared/tools/docker-cli-smoke.sh
@@ -22,6 +23,7 @@ cleanup() {
   ip link del "bs$tag" 2>/dev/null || true
   nft delete table ip "bs_$tag" 2>/dev/null || true
   [ -n "${registry:-}" ] && { kill -TERM "$registry" 2>/dev/null; wait "$registry" 2>/dev/null || true; }
+  [ -n "${own_registry:-}" ] && { kill -TERM "$own_registry" 2>/dev/null; wait "$own_registry" 2>/dev/null || true; }
   rm -rf "$root"
 }
 trap cleanup EXIT
@@ -36,4 +38,15 @@ printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdir
 docker-registry serve "$root/registry.yml" >"$root/registry.log" 2>&1 &
 registry=$!
 for _ in $(seq 100); do python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/v2/')" 2>/dev/null && break; sleep 0.1; done
-REGISTRY=127.0.0.1:$port bash "$smoke" ${SMOKE_GROUPS:-core network tty exec volumes registry}
+groups=${SMOKE_GROUPS:-core network tty exec volumes registry}
+REGISTRY=127.0.0.1:$port bash "$smoke" $groups
+case " $groups " in
+*" registry "*)
+  own=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$bin/berth-registry" serve --addr "127.0.0.1:$own" --root "$root/own-registry" >"$root/own-registry.log" 2>&1 &
+  own_registry=$!
+  for _ in $(seq 100); do python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$own/v2/')" 2>/dev/null && break; sleep 0.1; done
+  echo "registry group against berth-registry:"
+  REGISTRY=127.0.0.1:$own bash "$smoke" registry
+  ;;
+esac
