@@ -145,7 +145,12 @@ let package = Package(
         .testTarget(name: "BerthLuaTests", dependencies: ["BerthLua", "BerthTestSupport"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthTestSupport"]),
         .testTarget(name: "BerthAPITests", dependencies: ["BerthAPI", "BerthAPIClient"]),
-        .testTarget(name: "BerthRegistryTests", dependencies: ["BerthRegistry", "BerthTestSupport"]),
+        .testTarget(
+            name: "BerthRegistryTests",
+            dependencies: [
+                "BerthRegistry", "BerthTestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "BerthDaemonTests", dependencies: ["BerthDaemon", "BerthTestSupport"]),
         .testTarget(
             name: "BerthCLITests", dependencies: ["BerthCLI", "BerthAPIClient"], exclude: ["Golden", "Snapshots"]),

@@ -29,11 +29,15 @@ public final class RegistryServer: Sendable {
         service = RegistryService(store: store, auth: auth, allowDelete: configuration.allowDelete, logger: logger)
         if let tls = configuration.tls {
             do {
-                let chain = try NIOSSLCertificate.fromPEMFile(tls.certificate).map {
-                    NIOSSLCertificateSource.certificate($0)
-                }
+                // Read here, PEM or DER by content: NIOSSL's file loader takes a `.key` file for DER.
+                let certBytes = try FileSystem.readFile(tls.certificate)
+                let keyBytes = try FileSystem.readFile(tls.key)
+                let chain =
+                    try Self.isPEM(certBytes)
+                    ? NIOSSLCertificate.fromPEMBytes(certBytes) : [NIOSSLCertificate(bytes: certBytes, format: .der)]
+                let key = try NIOSSLPrivateKey(bytes: keyBytes, format: Self.isPEM(keyBytes) ? .pem : .der)
                 var config = TLSConfiguration.makeServerConfiguration(
-                    certificateChain: chain, privateKey: .file(tls.key))
+                    certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
                 if let ca = tls.clientCA {
                     config.trustRoots = .file(ca)
                     config.certificateVerification = .fullVerification
@@ -45,6 +49,10 @@ public final class RegistryServer: Sendable {
         } else {
             sslContext = nil
         }
+    }
+
+    static func isPEM(_ bytes: [UInt8]) -> Bool {
+        String(decoding: bytes.prefix(4096), as: UTF8.self).contains("-----BEGIN ")
     }
 
     /// Binds the address; the returned channel serves until it is closed.

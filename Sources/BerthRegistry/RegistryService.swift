@@ -81,6 +81,10 @@ final class RegistryService: Sendable {
 
     /// Routes a request once its head is in.
     func plan(_ request: RegistryRequest) -> BodyPlan {
+        // A health check for load balancers and scripts, open as distribution's.
+        if request.path == "/", request.method == "GET" || request.method == "HEAD" {
+            return .respond(RegistryResponse(status: 200))
+        }
         if let auth, !auth.authorizes(request.header("Authorization")) {
             return .respond(.error(.unauthorized(), headers: [("WWW-Authenticate", "Basic realm=\"\(auth.realm)\"")]))
         }

@@ -21,7 +21,8 @@ struct BerthRegistryCommand: AsyncParsableCommand {
 struct Location: ParsableArguments {
     @Option(help: ArgumentHelp("Configuration file (Lua, returns a table).", valueName: "file"))
     var config: String?
-    @Option(help: ArgumentHelp("Directory of the registry's content.", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp("Directory of the registry's content (default /var/lib/berth-registry).", valueName: "dir"))
     var root: String?
 
     func load() throws(BerthError) -> RegistryConfiguration {

@@ -4,9 +4,20 @@ import Foundation
 import Glibc
 import Testing
 
-/// Debian's `docker-registry` (distribution 2.8) on 127.0.0.1 with a throwaway config and storage, fed by
-/// `skopeo copy` from an OCI layout made by contrib/mkimage-oci.py. Stopped and removed afterwards.
+/// Which registry server a test runs against.
+enum RegistryKind: String, CustomStringConvertible, CaseIterable, Sendable {
+    /// Debian's `docker-registry` (distribution 2.8).
+    case distribution
+    /// Berth's own `berth-registry`.
+    case berth
+    var description: String { rawValue }
+}
+
+/// A registry on 127.0.0.1 with a throwaway config and storage, fed by `skopeo copy` from an OCI layout made by
+/// contrib/mkimage-oci.py: Debian's `docker-registry` (distribution 2.8) or Berth's own `berth-registry`.
+/// Stopped and removed afterwards.
 final class LocalRegistry {
+    let kind: RegistryKind
     let dir: String
     let port: Int
     let process: Process
@@ -14,7 +25,11 @@ final class LocalRegistry {
 
     /// - Parameter user: basic authentication with this user and password (an htpasswd file, bcrypt).
     /// - Parameter tls: serve HTTPS with this certificate and key.
-    init(in parent: String, user: (String, String)? = nil, tls: (cert: String, key: String)? = nil) throws {
+    init(
+        in parent: String, kind: RegistryKind = .distribution, user: (String, String)? = nil,
+        tls: (cert: String, key: String)? = nil
+    ) throws {
+        self.kind = kind
         dir = parent + "/registry"
         try FileManager.default.createDirectory(atPath: dir + "/storage", withIntermediateDirectories: true)
         port = try Self.freePort()
@@ -58,8 +73,17 @@ final class LocalRegistry {
             """ + auth
         try config.write(toFile: dir + "/config.yml", atomically: true, encoding: .utf8)
         process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
-        process.arguments = ["serve", dir + "/config.yml"]
+        switch kind {
+        case .distribution:
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
+            process.arguments = ["serve", dir + "/config.yml"]
+        case .berth:
+            process.executableURL = URL(fileURLWithPath: TestDaemon.binDir + "/berth-registry")
+            var args = ["serve", "--addr", host, "--root", dir + "/storage", "--log-level", "error"]
+            if user != nil { args += ["--htpasswd", dir + "/htpasswd", "--realm", "test-realm"] }
+            if let tls { args += ["--tls-cert", tls.cert, "--tls-key", tls.key] }
+            process.arguments = args
+        }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
@@ -75,7 +99,7 @@ final class LocalRegistry {
             usleep(50_000)
         }
         stop()
-        throw TestFailure("docker-registry did not start on port \(port)")
+        throw TestFailure("\(kind) registry did not start on port \(port)")
     }
 
     func stop() {
@@ -101,7 +125,10 @@ final class LocalRegistry {
 
     /// The file the registry keeps blob `hex` in.
     func blobPath(_ hex: String) -> String {
-        "\(dir)/storage/docker/registry/v2/blobs/sha256/\(hex.prefix(2))/\(hex)/data"
+        switch kind {
+        case .distribution: return "\(dir)/storage/docker/registry/v2/blobs/sha256/\(hex.prefix(2))/\(hex)/data"
+        case .berth: return "\(dir)/storage/blobs/sha256/\(hex)"
+        }
     }
 
     static func freePort() throws -> Int {
@@ -183,9 +210,9 @@ struct RegistryTests {
 
     /// Pull by tag and by digest from a real registry, run the image, up-to-date pulls, and Docker's errors for a
     /// missing tag and a missing repository.
-    @Test func pullFromARealRegistry() async throws {
+    @Test(arguments: RegistryKind.allCases) func pullFromARealRegistry(_ kind: RegistryKind) async throws {
         try await TestDaemon.with { d in
-            let registry = try LocalRegistry(in: d.root)
+            let registry = try LocalRegistry(in: d.root, kind: kind)
             defer { registry.stop() }
             let (layout, digest) = try Self.makeLayout(d, tag: "v1")
             try registry.push(layout: layout, tag: "v1", as: "test/busybox")
@@ -236,9 +263,9 @@ struct RegistryTests {
 
     /// A blob whose bytes do not match its digest is refused and nothing is stored; once the registry has the
     /// right bytes again, `run` pulls the image it does not have.
-    @Test func aCorruptLayerIsRefused() async throws {
+    @Test(arguments: RegistryKind.allCases) func aCorruptLayerIsRefused(_ kind: RegistryKind) async throws {
         try await TestDaemon.with { d in
-            let registry = try LocalRegistry(in: d.root)
+            let registry = try LocalRegistry(in: d.root, kind: kind)
             defer { registry.stop() }
             let (layout, _) = try Self.makeLayout(d, tag: "v1")
             try registry.push(layout: layout, tag: "v1", as: "test/corrupt")
@@ -272,9 +299,9 @@ struct RegistryTests {
 
     /// Push of an imported image and of a committed one on top of a pulled image (its base layers are found on
     /// the registry), then a pull of what was pushed; a 20 MB layer goes up in chunks.
-    @Test func pushThenPullBack() async throws {
+    @Test(arguments: RegistryKind.allCases) func pushThenPullBack(_ kind: RegistryKind) async throws {
         try await TestDaemon.with { d in
-            let registry = try LocalRegistry(in: d.root)
+            let registry = try LocalRegistry(in: d.root, kind: kind)
             defer { registry.stop() }
             let name = "\(registry.host)/team/box:v1"
             var r = try CLITests.berth(d, ["tag", "busybox", name])
@@ -400,9 +427,9 @@ struct RegistryTests {
 
     /// Basic authentication: refused without credentials and with wrong ones (nothing kept), `login` keeps them
     /// in `~/.berth/config.json` (0600) for push and pull, `logout` forgets them.
-    @Test func loginPushPullLogout() async throws {
+    @Test(arguments: RegistryKind.allCases) func loginPushPullLogout(_ kind: RegistryKind) async throws {
         try await TestDaemon.with { d in
-            let registry = try LocalRegistry(in: d.root, user: ("alice", "s3cret"))
+            let registry = try LocalRegistry(in: d.root, kind: kind, user: ("alice", "s3cret"))
             defer { registry.stop() }
             let home = d.root + "/home"
             try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
@@ -529,7 +556,7 @@ struct RegistryTests {
 
     /// A registry on HTTPS with a certificate of a private CA: refused until the CA is in `certs.d/HOST:PORT/`
     /// (config.lua's `registry.certs_dir`), pulled over HTTPS after.
-    @Test func aTLSRegistryIsTrustedThroughCertsD() async throws {
+    @Test(arguments: RegistryKind.allCases) func aTLSRegistryIsTrustedThroughCertsD(_ kind: RegistryKind) async throws {
         try await TestDaemon.with { d in
             let pki = d.root + "/pki"
             try FileManager.default.createDirectory(atPath: pki, withIntermediateDirectories: true)
@@ -555,7 +582,7 @@ struct RegistryTests {
                     "-CAcreateserial", "-out", "\(pki)/server.crt", "-days", "1", "-extfile", "\(pki)/ext",
                 ])
             try #require(signed.status == 0, "\(signed.output)")
-            let registry = try LocalRegistry(in: d.root, tls: ("\(pki)/server.crt", "\(pki)/server.key"))
+            let registry = try LocalRegistry(in: d.root, kind: kind, tls: ("\(pki)/server.crt", "\(pki)/server.key"))
             defer { registry.stop() }
             let (layout, _) = try Self.makeLayout(d, tag: "v1")
             try registry.push(layout: layout, tag: "v1", as: "test/tls")
@@ -573,6 +600,74 @@ struct RegistryTests {
             #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
             r = try CLITests.berth(d, ["run", "--rm", name, "cat", "/hello"])
             #expect(r.stdout == "hello from layer two\n")
+        }
+    }
+
+    /// `berth registry serve` runs Berth's registry; `berth registry gc` is refused while it serves, and once it
+    /// has stopped removes what a deleted manifest left, after which the image is gone and the others are whole.
+    @Test func theRegistryCommandServesAndCollects() async throws {
+        try await TestDaemon.with { d in
+            let root = d.root + "/own-registry"
+            let port = try LocalRegistry.freePort()
+            func serve() throws -> Process {
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: TestDaemon.binDir + "/berth")
+                p.arguments = ["registry", "serve", "--addr", "127.0.0.1:\(port)", "--root", root]
+                p.standardError = FileHandle(forWritingAtPath: "/dev/null")
+                try p.run()
+                for _ in 0..<100 {
+                    if (try? LocalRegistry.get("http://127.0.0.1:\(port)/v2/")) != nil { break }
+                    usleep(50_000)
+                }
+                return p
+            }
+            var server = try serve()
+            let host = "127.0.0.1:\(port)"
+            for tag in ["keep", "drop"] {
+                _ = try CLITests.berth(d, ["tag", "busybox", "\(host)/cli/\(tag):v1"])
+            }
+            // Two repositories; "drop" gets a layer of its own on top.
+            var r = try CLITests.berth(d, ["run", "--name", "mine", "busybox", "sh", "-c", "echo mine > /mine"])
+            #expect(r.status == 0, "\(r.stderr)")
+            r = try CLITests.berth(d, ["commit", "mine", "\(host)/cli/drop:v1"])
+            #expect(r.status == 0, "\(r.stderr)")
+            for tag in ["keep", "drop"] {
+                r = try CLITests.berth(d, ["push", "\(host)/cli/\(tag):v1"])
+                #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+            }
+            let digest = try #require(
+                r.stdout.split(separator: "\n").first { $0.hasPrefix("v1: digest: ") }?.split(separator: " ")[2])
+            r = try CLITests.berth(d, ["registry", "gc", "--root", root])
+            #expect(r.status != 0 && r.stderr.contains("is in use"), "\(r.stderr)")
+            let deleted = try run(
+                "/usr/bin/curl",
+                [
+                    "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE",
+                    "http://\(host)/v2/cli/drop/manifests/\(digest)",
+                ])
+            #expect(deleted.output == "202")
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+
+            r = try CLITests.berth(d, ["registry", "gc", "--root", root])
+            #expect(r.status == 0, "\(r.stderr)")
+            // The manifest, its config and the committed layer; the base layer is kept (cli/keep uses it).
+            #expect(r.stdout.contains("deleted blob \(digest)"))
+            #expect(
+                r.stdout.hasSuffix(
+                    "3 blobs (\(r.stdout.split(separator: "(")[1].split(separator: " ")[0]) bytes) and 0 manifests deleted\n"
+                ), "\(r.stdout)")
+
+            server = try serve()
+            defer {
+                kill(server.processIdentifier, SIGKILL)
+                server.waitUntilExit()
+            }
+            for tag in ["keep", "drop"] { _ = try CLITests.berth(d, ["rmi", "\(host)/cli/\(tag):v1"]) }
+            r = try CLITests.berth(d, ["pull", "\(host)/cli/drop:v1"])
+            #expect(r.status != 0 && r.stderr.contains("manifest unknown"), "\(r.stderr)")
+            r = try CLITests.berth(d, ["run", "--rm", "\(host)/cli/keep:v1", "echo", "whole"])
+            #expect(r.stdout == "whole\n", "\(r.stdout) \(r.stderr)")
         }
     }
 }
