@@ -157,19 +157,30 @@ final class LocalRegistry {
     }
 }
 
-/// Tests/Fixtures/cutting-proxy.py in front of `registry` on a free port: it cuts each blob's first download
-/// halfway, or with `slow` sends blobs at about 1 MB/s.
+/// A proxy of Tests/Fixtures in front of `registry` on a free port: cutting-proxy.py cuts each blob's first
+/// download halfway, or with `slow` sends blobs at about 1 MB/s; token-proxy.py demands Bearer tokens that
+/// its own token service issues for `user`.
 final class ProxyFixture {
     let port: Int
     let process = Process()
 
-    init(in registry: LocalRegistry, slow: Bool) throws {
+    convenience init(in registry: LocalRegistry, slow: Bool) throws {
+        try self.init(script: "cutting-proxy.py", registry.host, slow ? ["slow"] : [])
+    }
+
+    convenience init(in registry: LocalRegistry, tokensFor user: (String, String)) throws {
+        try self.init(script: "token-proxy.py", registry.host, [user.0, user.1])
+    }
+
+    private init(script: String, _ upstream: String, _ args: [String]) throws {
         port = try LocalRegistry.freePort()
-        process.executableURL = URL(fileURLWithPath: TestDaemon.repoRoot + "/Tests/Fixtures/cutting-proxy.py")
-        process.arguments = [String(port), registry.host] + (slow ? ["slow"] : [])
+        process.executableURL = URL(fileURLWithPath: TestDaemon.repoRoot + "/Tests/Fixtures/" + script)
+        process.arguments = [String(port), upstream] + args
         try process.run()
         for _ in 0..<100 {
-            if (try? LocalRegistry.get("http://127.0.0.1:\(port)/v2/")) != nil { break }
+            if (try? run("/usr/bin/curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(port)/v2/"]))?.status == 0 {
+                break
+            }
             usleep(50_000)
         }
     }
@@ -458,6 +469,39 @@ struct RegistryTests {
             _ = try CLITests.berth(d, ["rmi", name], home: home)
             r = try CLITests.berth(d, ["pull", name], home: home)
             #expect(r.status != 0 && r.stderr.contains("no basic auth credentials"), "\(r.stderr)")
+        }
+    }
+
+    /// Bearer tokens (the `WWW-Authenticate` challenge flow of Docker Hub and token services): `login` gets a
+    /// token with the credentials, push asks for a push scope and pull for a pull scope, each on the challenge of
+    /// the request that needs it; wrong credentials and no credentials are refused with clear messages.
+    @Test func bearerTokenLoginPushPull() async throws {
+        try await TestDaemon.with { d in
+            let registry = try LocalRegistry(in: d.root, kind: .berth)
+            defer { registry.stop() }
+            let proxy = try ProxyFixture(in: registry, tokensFor: ("bob", "t0ken-pass"))
+            defer { proxy.stop() }
+            let host = "127.0.0.1:\(proxy.port)"
+            let home = d.root + "/home"
+            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+            let name = "\(host)/tokens/box:v1"
+            _ = try CLITests.berth(d, ["tag", "busybox", name], home: home)
+            var r = try CLITests.berth(d, ["push", name], home: home)
+            #expect(r.status != 0 && r.stderr.contains("unauthorized"), "\(r.stdout) \(r.stderr)")
+            r = try CLITests.berth(d, ["login", "-u", "bob", "-p", "wrong", host], home: home)
+            #expect(r.status != 0 && r.stderr.contains("incorrect username or password"), "\(r.stderr)")
+            r = try CLITests.berth(
+                d, ["login", "-u", "bob", "--password-stdin", host], stdin: "t0ken-pass\n", home: home)
+            #expect(r.status == 0 && r.stdout == "Login Succeeded\n", "\(r.stderr)")
+            r = try CLITests.berth(d, ["push", name], home: home)
+            #expect(r.status == 0 && r.stdout.contains("v1: digest: sha256:"), "\(r.stdout) \(r.stderr)")
+            _ = try CLITests.berth(d, ["rmi", name], home: home)
+            r = try CLITests.berth(d, ["run", "--rm", name, "echo", "through tokens"], home: home)
+            #expect(r.stdout == "through tokens\n", "\(r.stdout) \(r.stderr)")
+            _ = try CLITests.berth(d, ["logout", host], home: home)
+            _ = try CLITests.berth(d, ["rmi", name], home: home)
+            r = try CLITests.berth(d, ["pull", name], home: home)
+            #expect(r.status != 0 && r.stderr.contains("unauthorized"), "\(r.stderr)")
         }
     }
 
