@@ -16,7 +16,7 @@ case "$mode" in demo|test) ;; *) echo "usage: $0 demo|test" >&2; exit 2 ;; esac
 # tar fixtures and the API trace tool, tar for berth cp; docker-registry, skopeo, openssl and curl as real peers
 # and tools of the registry tests.
 packages=(pkg-config gcc libc6-dev procps libarchive-dev libseccomp-dev liblua5.4-dev libcurl4-openssl-dev libnftables-dev nftables busybox-static
-          libssl-dev libcrypt-dev openssl curl docker-registry skopeo
+          libssl-dev libcrypt-dev openssl curl docker-registry skopeo docker.io
           iproute2 bsdutils python3 tar ca-certificates)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

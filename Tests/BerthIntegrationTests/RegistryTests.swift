@@ -505,6 +505,61 @@ struct RegistryTests {
         }
     }
 
+    /// Debian's real dockerd and Berth meet through berth-registry and through archives: an image dockerd pushes
+    /// is pulled and run by Berth; an image Berth pushes is pulled by dockerd; `docker save`'s archive loads
+    /// into Berth and runs, and Berth's `save` loads into dockerd.
+    @Test func realDockerdMeetsBerthThroughTheRegistryAndArchives() async throws {
+        try await TestDaemon.with { d in
+            let registry = try LocalRegistry(in: d.root, kind: .berth)
+            defer { registry.stop() }
+            let docker = try RealDocker(in: d.root)
+            defer { docker.stop() }
+            let fromDocker = "\(registry.host)/dk/box:v1"
+            var x = try docker.docker(["import", "-c", "CMD [\"sh\"]", try d.makeBusyboxTar(), fromDocker])
+            #expect(x.status == 0, "\(x.output)")
+            x = try docker.docker(["push", fromDocker])
+            #expect(x.status == 0 && x.output.contains("digest: sha256:"), "\(x.output)")
+            var r = try CLITests.berth(d, ["run", "--rm", fromDocker, "echo", "pushed by dockerd"])
+            #expect(r.stdout == "pushed by dockerd\n", "\(r.stdout) \(r.stderr)")
+
+            // Berth pushes a committed image (two layers); dockerd pulls it and sees both.
+            r = try CLITests.berth(d, ["run", "--name", "mk", "busybox", "sh", "-c", "echo from berth > /made"])
+            #expect(r.status == 0)
+            let fromBerth = "\(registry.host)/bt/made:v1"
+            _ = try CLITests.berth(d, ["commit", "mk", fromBerth])
+            r = try CLITests.berth(d, ["push", fromBerth])
+            #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+            x = try docker.docker(["pull", fromBerth])
+            #expect(x.status == 0, "\(x.output)")
+            x = try docker.docker([
+                "image", "inspect", "--format", "{{len .RootFS.Layers}} {{json .Config.Cmd}}", fromBerth,
+            ])
+            // The commit keeps the container's command, as Docker's does.
+            #expect(x.output == "2 [\"sh\",\"-c\",\"echo from berth > /made\"]\n", "\(x.output)")
+
+            // docker save -> berth load (the image that came from Berth, now in Docker's own archive format).
+            let dockerArchive = d.root + "/docker-saved.tar"
+            x = try docker.docker(["save", "-o", dockerArchive, fromBerth, fromDocker])
+            #expect(x.status == 0, "\(x.output)")
+            _ = try CLITests.berth(d, ["rmi", fromBerth, fromDocker])
+            r = try CLITests.berth(d, ["load", "-i", dockerArchive])
+            #expect(r.status == 0 && r.stdout.contains("Loaded image: \(fromBerth)"), "\(r.stdout) \(r.stderr)")
+            #expect(r.stdout.contains("Loaded image: \(fromDocker)"))
+            r = try CLITests.berth(d, ["run", "--rm", fromBerth, "cat", "/made"])
+            #expect(r.stdout == "from berth\n", "\(r.stdout) \(r.stderr)")
+
+            // berth save -> docker load.
+            let berthArchive = d.root + "/berth-saved.tar"
+            r = try CLITests.berth(d, ["save", "-o", berthArchive, fromBerth])
+            #expect(r.status == 0)
+            _ = try docker.docker(["rmi", fromBerth])
+            x = try docker.docker(["load", "-i", berthArchive])
+            #expect(x.status == 0 && x.output.contains("Loaded image: \(fromBerth)"), "\(x.output)")
+            x = try docker.docker(["image", "inspect", "--format", "{{len .RootFS.Layers}}", fromBerth])
+            #expect(x.output == "2\n", "\(x.output)")
+        }
+    }
+
     /// A connection cut in the middle of a layer: the download resumes with a range request and the image is
     /// whole. Two pulls of the same image at once both succeed.
     @Test func aCutDownloadResumesAndConcurrentPullsShare() async throws {
