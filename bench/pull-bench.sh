@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Pull from a local registry (issue 6): a ~1 MB image (busybox, one gzipped layer) and a ~200 MB image of 5
 # layers (incompressible data), from Debian's docker-registry on 127.0.0.1, through the API as `docker pull` does
-# it (`berth pull`, the command, is timed too). Each round removes the image first. Writes bench/RESULTS-pull.md.
+# it (`berth pull`, the command, is timed too), side by side with Debian's dockerd when docker.io is installed.
+# Each round removes the image first. Writes bench/RESULTS-pull.md.
 #
 #   bench/pull-bench.sh [ROUNDS]        (as root; needs docker-registry and skopeo)
 set -euo pipefail
@@ -35,46 +36,60 @@ skopeo copy --quiet --dest-tls-verify=false "oci:$work/oci:large" "docker://127.
 rm -rf "$work/oci"
 sync
 
-python3 - "$rounds" "$bin/berth" "$sock" "127.0.0.1:$port" <<'PY' | tee "$work/out.txt"
-import socket, statistics, subprocess, sys, time, json
-rounds, berth, sock, reg = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-cli = [berth, "-H", "unix://" + sock]
-def pull_api(name, tag):
+# Debian's docker.io, when installed: its own dockerd (overlay2, Docker's default) on a private socket and roots,
+# pulling the same images from the same registry.
+docker_sock=""
+if command -v dockerd >/dev/null; then
+  mkdir -p "$work/dockerd"
+  dockerd --data-root "$work/dockerd/data" --exec-root "$work/dockerd/exec" --pidfile "$work/dockerd/pid" \
+    -H "unix://$work/dockerd/docker.sock" --bridge=none --iptables=false --ip6tables=false --ip-masq=false \
+    --storage-driver overlay2 --log-level error >"$work/dockerd.log" 2>&1 &
+  dockerd_pid=$!
+  trap 'kill $registry_pid 2>/dev/null; kill -TERM $dockerd_pid 2>/dev/null; wait $dockerd_pid 2>/dev/null; bench_cleanup' EXIT
+  for _ in $(seq 100); do DOCKER_HOST=unix://$work/dockerd/docker.sock docker version >/dev/null 2>&1 && break; sleep 0.1; done
+  docker_sock=$work/dockerd/docker.sock
+fi
+
+python3 - "$rounds" "$bin/berth" "$sock" "127.0.0.1:$port" "$docker_sock" <<'PY' | tee "$work/out.txt"
+import os, socket, statistics, subprocess, sys, time, json
+rounds, berth, sock, reg, docker_sock = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+def http(path, sock, method="GET", headers=""):
+    s = socket.socket(socket.AF_UNIX); s.connect(sock)
+    s.sendall(f"{method} {path} HTTP/1.1\r\nHost: x\r\n{headers}Content-Length: 0\r\nConnection: close\r\n\r\n".encode())
+    data = b""
+    while True:
+        chunk = s.recv(1 << 16)
+        if not chunk: break
+        data += chunk
+    s.close()
+    return data
+engines = [("berthd", sock, "v1.44", [berth, "-H", "unix://" + sock])]
+if docker_sock:
+    engines.append(("dockerd", docker_sock, "v1.41", ["docker", "-H", "unix://" + docker_sock]))
+def pull_api(engine, name, tag):
     # POST /images/create?fromImage=…&tag=… read to its end, as the docker CLI does it.
-    s = socket.socket(socket.AF_UNIX); s.connect(sock)
-    s.sendall(f"POST /v1.44/images/create?fromImage={name}&tag={tag} HTTP/1.1\r\nHost: x\r\nX-Registry-Auth: e30=\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode())
-    data = b""
-    while True:
-        chunk = s.recv(1 << 16)
-        if not chunk: break
-        data += chunk
-    s.close()
+    _, s, v, _ = engine
+    data = http(f"/{v}/images/create?fromImage={name}&tag={tag}", s, "POST", "X-Registry-Auth: e30=\r\n")
     if b"errorDetail" in data or b" 200 " not in data.split(b"\r\n", 1)[0]: raise SystemExit("pull failed: " + data[-300:].decode(errors="replace"))
-def rmi(ref): subprocess.run(cli + ["rmi", ref], capture_output=True)
-def size(ref):
-    s = socket.socket(socket.AF_UNIX); s.connect(sock)
-    s.sendall(f"GET /v1.44/images/{ref}/json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-    data = b""
-    while True:
-        chunk = s.recv(1 << 16)
-        if not chunk: break
-        data += chunk
-    s.close()
-    return json.loads(data.split(b"\r\n\r\n", 1)[1])["Size"]
+def rmi(engine, ref): subprocess.run(engine[3] + ["rmi", ref], capture_output=True)
+def size(engine, ref): return int(subprocess.run(engine[3] + ["inspect", "--format", "{{.Size}}", ref], check=True, capture_output=True, text=True).stdout)
 for label, repo in (("1 MB image (busybox, 1 layer)", "bench/small"), ("200 MB image (5 layers of 40 MB)", "bench/large")):
     name = f"{reg}/{repo}"
-    api, cmd = [], []
-    for i in range(rounds):
-        rmi(f"{name}:v1")
-        subprocess.run(["sync"])
-        t = time.perf_counter(); pull_api(name, "v1"); api.append(time.perf_counter() - t)
-        rmi(f"{name}:v1")
-        subprocess.run(["sync"])
-        t = time.perf_counter(); subprocess.run(cli + ["pull", "-q", f"{name}:v1"], check=True, capture_output=True); cmd.append(time.perf_counter() - t)
-    mb = size(f"{name}:v1") / 1e6
-    line = f"{label}: through the API median {statistics.median(api)*1000:.0f} ms (min {min(api)*1000:.0f}), `berth pull` median {statistics.median(cmd)*1000:.0f} ms; {mb:.1f} MB unpacked"
-    if mb > 50: line += f", {mb / statistics.median(api):.0f} MB/s"
-    print(line)
+    print(label + ":")
+    for engine in engines:
+        api, cmd = [], []
+        for i in range(rounds):
+            rmi(engine, f"{name}:v1")
+            subprocess.run(["sync"])
+            t = time.perf_counter(); pull_api(engine, name, "v1"); api.append(time.perf_counter() - t)
+            rmi(engine, f"{name}:v1")
+            subprocess.run(["sync"])
+            t = time.perf_counter(); subprocess.run(engine[3] + ["pull", "-q", f"{name}:v1"], check=True, capture_output=True); cmd.append(time.perf_counter() - t)
+        mb = size(engine, f"{name}:v1") / 1e6
+        command = "berth pull" if engine[0] == "berthd" else "docker pull"
+        line = f"  {engine[0]:8} through the API median {statistics.median(api)*1000:.0f} ms (min {min(api)*1000:.0f}), `{command}` median {statistics.median(cmd)*1000:.0f} ms; {mb:.1f} MB unpacked"
+        if mb > 50: line += f", {mb / statistics.median(api):.0f} MB/s"
+        print(line)
 PY
 
 {
@@ -88,6 +103,11 @@ PY
   echo '```'
   echo
   echo "Targets (issue 6): the small pull at most half Docker's time (about 130-260 ms here), the large one limited"
-  echo "by disk and loopback, not by Berth. Docker's own pull was not measured: Debian's docker.io is not installed here."
+  if [ -n "$docker_sock" ]; then
+    echo "by disk and loopback, not by Berth. dockerd is Debian's docker.io $(dockerd --version | cut -d' ' -f3 | tr -d ,) with overlay2, on"
+    echo "a private socket and roots, pulling the same images from the same registry (the docker CLI is $(docker --version | cut -d' ' -f3 | tr -d ,))."
+  else
+    echo "by disk and loopback, not by Berth. Docker's own pull was not measured: Debian's docker.io is not installed."
+  fi
 } >bench/RESULTS-pull.md
 echo "wrote bench/RESULTS-pull.md"

@@ -54,6 +54,7 @@ public final class Daemon: Sendable {
         hooks = HookEngine(logger: logger, version: configuration.version)
         live = LiveSettings(configuration.engine)
         let store = try ImageStore(root: configuration.root, storage: storage)
+        store.content.sweepTemporaryFiles(partialAge: Self.partialDownloadAge)
         let launcher = ShimLauncher(
             shimPath: configuration.shimPath, group: group, threadPool: threadPool, logger: logger)
         dns = DNSServer(
@@ -71,6 +72,9 @@ public final class Daemon: Sendable {
     }
 
     /// Loads the hook scripts; a script that does not load stops the daemon from starting.
+    /// How long the partial download of an abandoned pull is kept for a resume: a day.
+    static let partialDownloadAge = 24 * 3600
+
     public func prepare() async throws(BerthError) {
         let scripts = try await hooks.load(settings: configuration.engine.hooks, config: Self.hostConfig(live.engine))
         if !scripts.isEmpty {

@@ -19,6 +19,26 @@ public struct ContentStore: Sendable {
 
     public func path(hex: String) -> String { "\(root)/\(hex)" }
 
+    /// Clears `tmpDir` as the daemon starts, when nothing is being made: leftovers of a crash go, and partial
+    /// downloads (`HEX.partial`, kept so that a repeated pull resumes) go once they are `partialAge` seconds
+    /// old, abandoned.
+    /// - Returns: how many files were removed.
+    @discardableResult
+    public func sweepTemporaryFiles(partialAge: Int) -> Int {
+        let now = time(nil)
+        var removed = 0
+        for name in (try? FileSystem.list(tmpDir)) ?? [] {
+            let path = tmpDir + "/" + name
+            if name.hasSuffix(".partial") {
+                var st = stat()
+                guard lstat(path, &st) == 0, now - st.st_mtim.tv_sec >= partialAge else { continue }
+            }
+            try? FileSystem.removeTree(path)
+            removed += 1
+        }
+        return removed
+    }
+
     public func exists(hex: String) -> Bool { FileSystem.exists(path(hex: hex)) }
 
     /// Stores `bytes` and returns their digest (`sha256:<hex>`).

@@ -1,6 +1,7 @@
 import BerthCore
 import BerthOS
 import BerthTestSupport
+import Glibc
 import Testing
 
 @testable import BerthImage
@@ -73,6 +74,26 @@ struct ContentStoreTests {
             try store.adopt(file: again, hex: hex)
             #expect(!FileSystem.exists(again))
             #expect(try FileSystem.list(dir + "/content/blobs/sha256") == [hex])
+        }
+    }
+
+    /// At start the temporary directory keeps only recent partial downloads (for a resumed pull); an abandoned
+    /// one, a day old, and the leftovers of a crash go.
+    @Test func sweepKeepsRecentPartialDownloadsOnly() throws {
+        try withTemporaryDirectory { dir in
+            let store = try ContentStore(root: dir)
+            let tmp = store.tmpDir
+            try FileSystem.writeFile(tmp + "/recent.partial", "half")
+            try FileSystem.writeFile(tmp + "/old.partial", "half")
+            var times = [
+                timespec(tv_sec: time(nil) - 2 * 86400, tv_nsec: 0),
+                timespec(tv_sec: time(nil) - 2 * 86400, tv_nsec: 0),
+            ]
+            #expect(utimensat(AT_FDCWD, tmp + "/old.partial", &times, 0) == 0)
+            try FileSystem.writeFile(tmp + "/commit-1234.tar", "leftover")
+            try FileSystem.createDirectory(tmp + "/load-5678/entries")
+            #expect(store.sweepTemporaryFiles(partialAge: 86400) == 3)
+            #expect(try FileSystem.list(tmp) == ["recent.partial"])
         }
     }
 }
