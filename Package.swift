@@ -52,6 +52,14 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // Dockerfile parsing (directives, continuations, heredocs, variable expansion), .dockerignore, and the
+        // builder's steps and cache, driven through a protocol the daemon implements.
+        .target(
+            name: "BerthBuild",
+            dependencies: ["BerthCore", "BerthDockerIgnore", "BerthOS", "BerthArchive", "CBerthLinux"]),
+        // `.dockerignore` and the wildcard and text helpers it shares with the parser: pure Swift, so the CLI can
+        // leave ignored files out of the context it sends.
+        .target(name: "BerthDockerIgnore", dependencies: ["BerthCore"]),
         // The private registry server: the OCI distribution API over HTTP/1.1 (optionally TLS), content on disk.
         .target(
             name: "BerthRegistry",
@@ -77,7 +85,9 @@ let package = Package(
         .target(
             name: "BerthDaemon",
             dependencies: [
-                "BerthCore", "BerthOS", "BerthImage", "BerthRuntime", "BerthAPI", "BerthArchive", "BerthCgroups",
+                "BerthCore", "BerthOS", "BerthImage", "BerthBuild", "BerthDockerIgnore", "BerthRuntime", "BerthAPI",
+                "BerthArchive",
+                "BerthCgroups",
                 "BerthLua", "BerthNetworkBridge", "CBerthLinux",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -89,7 +99,7 @@ let package = Package(
         .target(
             name: "BerthCLI",
             dependencies: [
-                "BerthCore", "BerthAPIClient", "BerthOS",
+                "BerthCore", "BerthAPIClient", "BerthOS", "BerthDockerIgnore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -145,6 +155,9 @@ let package = Package(
         .testTarget(name: "BerthLuaTests", dependencies: ["BerthLua", "BerthTestSupport"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthTestSupport"]),
         .testTarget(name: "BerthAPITests", dependencies: ["BerthAPI", "BerthAPIClient"]),
+        .testTarget(
+            name: "BerthBuildTests", dependencies: ["BerthBuild", "BerthDockerIgnore", "BerthTestSupport"],
+            exclude: ["Fixtures"]),
         .testTarget(
             name: "BerthRegistryTests",
             dependencies: [

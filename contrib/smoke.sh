@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The real docker CLI against berthd: starts a daemon on a temporary root, imports busybox:latest, runs
-# ../shared/tools/docker-cli-smoke.sh for the groups Berth implements (core, network, tty, exec, volumes, registry),
+# ../shared/tools/docker-cli-smoke.sh for the groups Berth implements (core, network, tty, exec, volumes, registry, build),
 # stops the daemon, removes the root. The registry group runs twice: against Debian's docker-registry and against
 # Berth's own berth-registry, each on a free loopback port.
 set -euo pipefail
@@ -38,7 +38,7 @@ printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdir
 docker-registry serve "$root/registry.yml" >"$root/registry.log" 2>&1 &
 registry=$!
 for _ in $(seq 100); do python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/v2/')" 2>/dev/null && break; sleep 0.1; done
-groups=${SMOKE_GROUPS:-core network tty exec volumes registry}
+groups=${SMOKE_GROUPS:-core network tty exec volumes registry build}
 REGISTRY=127.0.0.1:$port bash "$smoke" $groups
 case " $groups " in
 *" registry "*)

@@ -19,7 +19,7 @@ public struct Berth: ParsableCommand {
         subcommands: [
             Run.self, Create.self, Start.self, Stop.self, Restart.self, Kill.self, Rm.self, Ps.self, Logs.self,
             Wait.self, Export.self, Inspect.self, Images.self, Import.self, Pull.self, Push.self, Save.self, Load.self,
-            Login.self, Logout.self, Search.self, Registry.self, Tag.self, Rmi.self, Version.self,
+            Build.self, Login.self, Logout.self, Search.self, Registry.self, Tag.self, Rmi.self, Version.self,
             Info.self, Events.self, System.self, Network.self, Port.self, Attach.self, Exec.self, Volume.self,
             Top.self, Stats.self, Cp.self, Pause.self, Unpause.self, Diff.self, Commit.self, Rename.self, Update.self,
             ContainerGroup.self, ImageGroup.self,

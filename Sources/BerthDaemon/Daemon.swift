@@ -68,13 +68,14 @@ public final class Daemon: Sendable {
             logger: logger)
         images = ImageService(
             store: store, containers: containers, events: events, hooks: hooks,
-            transfers: ThreadPoolRunner(pool: transferPool), registry: configuration.engine.registry)
+            transfers: ThreadPoolRunner(pool: transferPool), registry: configuration.engine.registry,
+            buildCache: BuildCache(root: configuration.root))
     }
 
-    /// Loads the hook scripts; a script that does not load stops the daemon from starting.
     /// How long the partial download of an abandoned pull is kept for a resume: a day.
     static let partialDownloadAge = 24 * 3600
 
+    /// Loads the hook scripts; a script that does not load stops the daemon from starting.
     public func prepare() async throws(BerthError) {
         let scripts = try await hooks.load(settings: configuration.engine.hooks, config: Self.hostConfig(live.engine))
         if !scripts.isEmpty {

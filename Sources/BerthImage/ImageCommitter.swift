@@ -20,6 +20,9 @@ public struct ImageCommitter: Sendable {
         public var comment = ""
         public var author = ""
         public var reference: ImageReference?
+        /// History entries to append instead of one for `createdBy` (a builder's configuration steps since the
+        /// last image, then its own); their `created` times are filled in.
+        public var history: [JSONValue]? = nil
 
         public init(
             containerID: String, image: ImageRecord, containerConfig: JSONValue, createdBy: String
@@ -76,7 +79,8 @@ public struct ImageCommitter: Sendable {
         var history: JSONValue = .object([("created", .string(now)), ("created_by", .string(r.createdBy))])
         if !r.author.isEmpty { history["author"] = .string(r.author) }
         if !r.comment.isEmpty { history["comment"] = .string(r.comment) }
-        config["history"] = .array((config["history"]?.arrayValue ?? []) + [history])
+        let added = r.history.map { entries in entries.map { Self.dated($0, now) } } ?? [history]
+        config["history"] = .array((config["history"]?.arrayValue ?? []) + added)
         var rootfs = config["rootfs"] ?? .object([("type", .string("layers"))])
         rootfs["diff_ids"] = .array((rootfs["diff_ids"]?.arrayValue ?? []) + [.string(diffID)])
         config["rootfs"] = rootfs
@@ -86,8 +90,40 @@ public struct ImageCommitter: Sendable {
             repoTags: r.reference.map { [$0.description] } ?? [], size: r.image.size + size,
             lastTagTime: Clock.nowNanos())
         record.layerBlobs = blobs
+        record.parent = r.image.id
         try await store.add(record)
         return try await store.resolve(id)
+    }
+
+    /// A new image with `image`'s layers and `imageConfig` as its configuration, `history` appended: a builder's
+    /// steps that change only the configuration (ENV, LABEL, CMD, …), each an `empty_layer` entry.
+    public func configOnly(image: ImageRecord, imageConfig: JSONValue, history: [JSONValue])
+        async throws(BerthError) -> ImageRecord
+    {
+        let now = Clock.rfc3339Nano(Clock.nowNanos())
+        var config = image.config
+        config["config"] = Self.imageConfigPart(imageConfig)
+        config["created"] = .string(now)
+        config["container"] = nil
+        config["history"] = .array((config["history"]?.arrayValue ?? []) + history.map { Self.dated($0, now) })
+        if config["rootfs"] == nil {
+            config["rootfs"] = .object([("type", .string("layers")), ("diff_ids", .array([]))])
+        }
+        let id = try store.content.put(Array(config.serialized.utf8))
+        var record = ImageRecord(
+            id: id, config: config, layers: image.layers, repoTags: [], size: image.size,
+            lastTagTime: Clock.nowNanos())
+        record.layerBlobs = image.layerBlobs
+        record.parent = image.id
+        try await store.add(record)
+        return try await store.resolve(id)
+    }
+
+    /// A history entry with `created` set (to `now` when it has none), `created` first as Docker writes it.
+    static func dated(_ entry: JSONValue, _ now: String) -> JSONValue {
+        var out: JSONValue = .object([("created", entry["created"] ?? .string(now))])
+        for (k, v) in entry.objectMembers where k != "created" { out[k] = v }
+        return out
     }
 
     /// The image-config part of a container's `Config` (what an image can carry; no host or attach settings).

@@ -18,6 +18,9 @@ public struct ImageRecord: Sendable {
     /// The layers as a registry has them (OCI descriptors: `mediaType`, `digest`, `size`), bottom first, when
     /// their blobs are in the content store (pulled images); empty otherwise.
     public var layerBlobs: [JSONValue] = []
+    /// The image this one was made from by a build step or a commit (Docker's `Parent`); "" otherwise. An
+    /// untagged image that is some image's parent is an intermediate image, hidden from `images` without `-a`.
+    public var parent = ""
 
     public init(id: String, config: JSONValue, layers: [String], repoTags: [String], size: Int64, lastTagTime: Int64) {
         self.id = id
@@ -37,7 +40,7 @@ public struct ImageRecord: Sendable {
         .object([
             ("id", .string(id)), ("config", config), ("layers", .strings(layers)), ("repoTags", .strings(repoTags)),
             ("size", .int(size)), ("lastTagTime", .string(String(lastTagTime))),
-            ("repoDigests", .strings(repoDigests)), ("layerBlobs", .array(layerBlobs)),
+            ("repoDigests", .strings(repoDigests)), ("layerBlobs", .array(layerBlobs)), ("parent", .string(parent)),
         ])
     }
 
@@ -51,5 +54,6 @@ public struct ImageRecord: Sendable {
             size: json["size"]?.int64Value ?? 0, lastTagTime: Int64(json["lastTagTime"]?.stringValue ?? "") ?? 0)
         repoDigests = json["repoDigests"]?.stringArray ?? []
         layerBlobs = json["layerBlobs"]?.arrayValue ?? []
+        parent = json["parent"]?.stringValue ?? ""
     }
 }

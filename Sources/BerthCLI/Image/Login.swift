@@ -65,6 +65,19 @@ enum CredentialStore {
         return String(Base64.encode(Array(json.serialized.utf8)).map { $0 == "+" ? "-" : $0 == "/" ? "_" : $0 })
     }
 
+    /// The `X-Registry-Config` header of a build: every registry with kept credentials, so FROM can pull.
+    static func registryConfig() -> String {
+        var all: [(String, JSONValue)] = []
+        for (server, _) in load()["auths"]?.objectMembers ?? [] {
+            guard let bytes = Base64.decodeURLSafe(header(for: server)), let entry = try? JSONValue.parse(bytes: bytes),
+                entry["username"] != nil
+            else { continue }
+            all.append((server, entry))
+        }
+        return String(
+            Base64.encode(Array(JSONValue.object(all).serialized.utf8)).map { $0 == "+" ? "-" : $0 == "/" ? "_" : $0 })
+    }
+
     private static func readAll(_ path: String) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw CLIError("no file") }

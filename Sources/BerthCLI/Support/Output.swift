@@ -1,3 +1,4 @@
+import BerthOS
 import Glibc
 
 /// Unbuffered writes to stdout and stderr.
@@ -41,6 +42,11 @@ enum Output {
 
 /// Whole-file reads for `--env-file` and `--security-opt seccomp=PATH`.
 enum FileInput {
+    /// Everything readable from `fd` (standard input for `build -`).
+    static func readAll(fd: Int32) throws(CLIError) -> [UInt8] {
+        do { return try FileSystem.readAll(fd: fd, what: "standard input") } catch { throw CLIError(error.message) }
+    }
+
     /// The bytes of `path`, or a message like Go's `open PATH: no such file or directory`.
     static func read(_ path: String) throws(CLIError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

@@ -200,6 +200,23 @@ extension ContainerService {
             default: throw .internalError(message.isEmpty ? "container file operation failed" : message)
             }
         }
+        var fd: Int32 = -1
+        if let file {
+            fd = open(file, op == "archive" ? O_WRONLY | O_CLOEXEC : O_RDONLY | O_CLOEXEC)
+            if fd < 0 { throw Syscall.error("open \(file)", errno: errno) }
+        }
+        defer { if fd >= 0 { close(fd) } }
+        let descriptor = fd
+        return try await withMountedRoot(of: record) { (dir) throws(BerthError) -> String in
+            try Self.fileOperation(op, root: dir, path: path, fd: descriptor, flag: flag)
+        }
+    }
+
+    /// Mounts the layers of a container that is not running on a private temporary directory, runs `body`
+    /// with it, and unmounts (also when `body` throws).
+    nonisolated func withMountedRoot<T>(
+        of record: ContainerRecord, _ body: (String) throws(BerthError) -> T
+    ) async throws(BerthError) -> T {
         let mounts = try await storage.mounts(for: record.id)
         let dir = "\(configuration.execRoot)/cp-\(record.shortID)-\(UInt32.random(in: 0...UInt32.max))"
         try FileSystem.createDirectory(dir, mode: 0o700)
@@ -214,12 +231,12 @@ extension ContainerService {
             if rc != 0 { throw Syscall.error("mount the container's filesystem", errno: errno) }
             mounted += 1
         }
-        var fd: Int32 = -1
-        if let file {
-            fd = open(file, op == "archive" ? O_WRONLY | O_CLOEXEC : O_RDONLY | O_CLOEXEC)
-            if fd < 0 { throw Syscall.error("open \(file)", errno: errno) }
-        }
-        defer { if fd >= 0 { close(fd) } }
+        return try body(dir)
+    }
+
+    static func fileOperation(_ op: String, root dir: String, path: String, fd: Int32, flag: Bool) throws(BerthError)
+        -> String
+    {
         switch op {
         case "stat": return try ContainerFiles.stat(root: dir, path: path)
         case "archive": return try ContainerFiles.archive(root: dir, path: path, to: fd)

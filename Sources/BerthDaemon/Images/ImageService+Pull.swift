@@ -1,4 +1,5 @@
 import BerthAPI
+import BerthBuild
 import BerthCore
 import BerthImage
 import BerthOS
@@ -304,6 +305,9 @@ func progressStream(
             do throws(BerthError) { try await body { sink.yield($0) } } catch { failure = error }
             sink.finish()
             await forward.value
-            if let failure { try? await writer.write(Routes.streamError(failure.message)) }
+            if let failure {
+                let code = (failure.cause as? BuildCommandFailure)?.exitCode
+                try? await writer.write(Routes.streamError(failure.message, code: code))
+            }
         })
 }

@@ -13,11 +13,13 @@ struct ImageService: Sendable {
     let transfers: any BlockingRunner
     /// Insecure registries, `certs.d`, download concurrency (config.lua's `registry`).
     let registry: EngineConfiguration.Registry
+    /// The builder's cache index.
+    let buildCache: BuildCache
 
     func summary(_ r: ImageRecord) -> JSONValue {
         let created = Clock.parseRFC3339(r.config["created"]?.stringValue ?? "") ?? 0
         return .object([
-            ("Id", .string(r.id)), ("ParentId", .string("")), ("RepoTags", .strings(r.repoTags)),
+            ("Id", .string(r.id)), ("ParentId", .string(r.parent)), ("RepoTags", .strings(r.repoTags)),
             ("RepoDigests", .strings(r.repoDigests)), ("Created", .int(created / 1_000_000_000)),
             ("Size", .int(r.size)),
             ("SharedSize", .int(-1)), ("VirtualSize", .int(r.size)),
@@ -31,10 +33,17 @@ struct ImageService: Sendable {
             throw .invalidArgument("invalid filter '\(key)'")
         }
         var rows = await store.all()
-        if let dangling = filters["dangling"]?.first {
-            rows = rows.filter { ($0.repoTags.isEmpty) == (dangling == "true" || dangling == "1") }
+        let parents = Set(rows.map(\.parent))
+        // Intermediate images (untagged parents of other images, made by builds) show only with `all`, as do
+        // untagged images without layers (the one `FROM scratch` stands for).
+        func intermediate(_ r: ImageRecord) -> Bool {
+            r.repoTags.isEmpty && (parents.contains(r.id) || r.layers.isEmpty)
         }
-        // `all` would add intermediate images; Berth makes none yet, so every image shows either way.
+        if !all { rows = rows.filter { !intermediate($0) } }
+        if let dangling = filters["dangling"]?.first {
+            let wanted = dangling == "true" || dangling == "1"
+            rows = rows.filter { ($0.repoTags.isEmpty && !intermediate($0)) == wanted }
+        }
         if let refs = filters["reference"] {
             rows = rows.filter { r in
                 r.repoTags.contains { tag in
@@ -101,7 +110,7 @@ struct ImageService: Sendable {
         o["Id"] = .string(r.id)
         o["RepoTags"] = .strings(r.repoTags)
         o["RepoDigests"] = .strings(r.repoDigests)
-        o["Parent"] = .string("")
+        o["Parent"] = .string(r.parent)
         o["Comment"] = comment
         o["Created"] = r.config["created"] ?? .string("")
         o["DockerVersion"] = .string("")
@@ -165,6 +174,7 @@ struct ImageService: Sendable {
             try await store.delete(id: record.id)
             result.append(.object([("Deleted", .string(record.id))]))
             events.publish(type: "image", action: "delete", id: record.id, attributes: [:])
+            result += await deleteUnusedParents(of: record)
             if hooks.handles(.delete) {
                 hooks.notify(
                     .delete,
@@ -175,6 +185,25 @@ struct ImageService: Sendable {
             }
         }
         return .array(result)
+    }
+}
+
+extension ImageService {
+    /// After an image is deleted: its parent too when nothing else needs it (untagged, no other child, no
+    /// container), and so on up, as Docker deletes a build's intermediate images with its result.
+    func deleteUnusedParents(of record: ImageRecord) async -> [JSONValue] {
+        var out: [JSONValue] = []
+        var next = record.parent
+        while !next.isEmpty, let parent = await store.find(next), parent.repoTags.isEmpty {
+            let all = await store.all()
+            guard !all.contains(where: { $0.parent == parent.id }), await containers.usesImage(parent.id).isEmpty,
+                (try? await store.delete(id: parent.id)) != nil
+            else { break }
+            out.append(.object([("Deleted", .string(parent.id))]))
+            events.publish(type: "image", action: "delete", id: parent.id, attributes: [:])
+            next = parent.parent
+        }
+        return out
     }
 }
 
@@ -216,8 +245,12 @@ extension ImageService {
         let danglingOnly = !(filters["dangling"]?.contains { $0 == "false" || $0 == "0" } ?? false)
         var deleted: [JSONValue] = []
         var reclaimed: Int64 = 0
-        for r in await store.all() {
+        let all = await store.all()
+        let parents = Set(all.map(\.parent))
+        for r in all {
             if danglingOnly, !r.repoTags.isEmpty { continue }
+            // Intermediate images go with the image made from them.
+            if r.repoTags.isEmpty, parents.contains(r.id) { continue }
             guard await containers.usesImage(r.id).isEmpty else { continue }
             let created = Clock.parseRFC3339(r.config["created"]?.stringValue ?? "") ?? 0
             let labels = r.containerConfig["Labels"]?.stringMap ?? [:]

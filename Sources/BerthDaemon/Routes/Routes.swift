@@ -9,6 +9,7 @@ enum Routes {
             ContainerRoutes.register(&t, daemon)
             ExecRoutes.register(&t, daemon)
             ImageRoutes.register(&t, daemon)
+            BuildRoutes.register(&t, daemon)
             NetworkRoutes.register(&t, daemon)
             VolumeRoutes.register(&t, daemon)
         }
@@ -26,10 +27,11 @@ enum Routes {
     }
 
     /// A JSON-lines progress error after the 200 has gone out.
-    static func streamError(_ message: String) -> [UInt8] {
-        let line: JSONValue = .object([
-            ("errorDetail", .object([("message", .string(message))])), ("error", .string(message)),
-        ])
+    /// An error line of a JSON-lines stream; `code` (a failed RUN's exit code) goes in `errorDetail`.
+    static func streamError(_ message: String, code: Int32? = nil) -> [UInt8] {
+        var detail: JSONValue = .object([("message", .string(message))])
+        if let code { detail = .object([("code", .int(code)), ("message", .string(message))]) }
+        let line: JSONValue = .object([("errorDetail", detail), ("error", .string(message))])
         return Array((line.serialized + "\n").utf8)
     }
 }
