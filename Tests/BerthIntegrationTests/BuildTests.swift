@@ -70,13 +70,16 @@ struct BuildTests {
                 ])
             let tar = try run("/usr/bin/tar", ["-C", tarDir, "-czf", ctx + "/payload.tar.gz", "inner"])
             try #require(tar.status == 0, "\(tar.output)")
-            var r = try CLITests.berth(d, ["build", "-t", "every:1", "--build-arg", "GREETING=hello", ctx])
+            var r = try CLITests.berth(
+                d,
+                ["build", "-t", "every:1", "-t", "every:2", "--label", "team=x", "--build-arg", "GREETING=hello", ctx])
             #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
             #expect(r.stdout.hasPrefix("Step 1/22 : ARG BASE=busybox\nStep 2/22 : FROM $BASE\n"), "\(r.stdout)")
             #expect(r.stdout.contains("Step 11/22 : RUN echo \"$GREETING $MODE\""))
             #expect(r.stdout.contains("run says hello\n"))
             #expect(r.stdout.contains(" ---> Running in ") && r.stdout.contains("Removing intermediate container "))
-            #expect(r.stdout.contains("Successfully built ") && r.stdout.hasSuffix("Successfully tagged every:1\n"))
+            #expect(r.stdout.contains("Successfully built "))
+            #expect(r.stdout.hasSuffix("Successfully tagged every:1\nSuccessfully tagged every:2\n"), "\(r.stdout)")
             r = try CLITests.berth(d, ["run", "--rm", "every:1"])
             #expect(r.stdout == "message\nhello a b\nheredoc-line\n", "\(r.stdout) \(r.stderr)")
             r = try CLITests.berth(
@@ -98,6 +101,9 @@ struct BuildTests {
             #expect(config["WorkingDir"]?.stringValue == "/app/sub")
             #expect(config["User"]?.stringValue == "1:1")
             #expect(config["Labels"]?["two words"]?.stringValue == "2 2")
+            #expect(config["Labels"]?["team"]?.stringValue == "x", "--label")
+            let tags = try d.client.checked("GET", "/images/every:2/json").json?["RepoTags"]?.stringArray
+            #expect(tags?.sorted() == ["every:1", "every:2"])
             #expect(config["ExposedPorts"]?["8080/tcp"] != nil && config["ExposedPorts"]?["53/udp"] != nil)
             #expect(config["Volumes"]?["/data"] != nil)
             #expect(config["StopSignal"]?.stringValue == "SIGINT")
@@ -317,5 +323,51 @@ struct BuildTests {
             let last = try JSONValue.parse(text.split(separator: "\n").last.map(String.init) ?? "")
             #expect(last["errorDetail"]?["code"]?.intValue == 3, "\(text)")
         }
+    }
+
+    /// `--network`: RUN containers of a build join the named network (none: only loopback); by default the
+    /// daemon's default network.
+    @Test func theBuildNetwork() async throws {
+        try await TestDaemon.with { d in
+            let ctx = try Self.context(
+                d, "net", ["Dockerfile": "FROM busybox\nRUN ls /sys/class/net | tr -d '\\n'; echo\n"])
+            var r = try CLITests.berth(d, ["build", "--no-cache", "--network", "none", ctx])
+            #expect(r.status == 0 && r.stdout.contains("\nlo\n"), "\(r.stdout) \(r.stderr)")
+            r = try CLITests.berth(d, ["build", "--no-cache", ctx])
+            #expect(r.status == 0 && r.stdout.contains("\neth0lo\n"), "\(r.stdout) \(r.stderr)")
+        }
+    }
+
+    /// The Lua `build` hook sees each build's result (its ID and tags) and failures.
+    @Test func theBuildHookFires() async throws {
+        let d = try TestDaemon()
+        defer { d.cleanUp() }
+        try d.writeConfig("hooks = { dir = \"\(d.hooksDir)\", scripts = { [\"00-build.lua\"] = { io = true } } },")
+        try d.writeHook(
+            "00-build.lua",
+            """
+            return { build = function(e)
+              local f = assert(io.open(berth.config.root .. "/../builds.log", "a"))
+              f:write(e.id or ("error: " .. e.error), " ", table.concat(e.tags or {}, ","), "\\n")
+              f:close()
+            end }
+            """)
+        try d.start()
+        _ = try d.importImage(tar: d.makeBusyboxTar(), name: "busybox:latest")
+        let ctx = try Self.context(d, "hooked", ["Dockerfile": "FROM busybox\nRUN true\n"])
+        var r = try CLITests.berth(d, ["build", "-t", "hooked:1", "-t", "hooked:2", ctx])
+        #expect(r.status == 0, "\(r.stderr)")
+        let id = try #require(try d.client.checked("GET", "/images/hooked:1/json").json?["Id"]?.stringValue)
+        let bad = try Self.context(d, "hookfail", ["Dockerfile": "FROM busybox\nRUN exit 4\n"])
+        r = try CLITests.berth(d, ["build", bad])
+        #expect(r.status != 0)
+        var log = ""
+        for _ in 0..<100 {
+            log = (try? String(contentsOfFile: d.root + "/builds.log", encoding: .utf8)) ?? ""
+            if log.split(separator: "\n").count >= 2 { break }
+            usleep(50_000)
+        }
+        #expect(log.hasPrefix("\(id) hooked:1,hooked:2\n"), "\(log)")
+        #expect(log.contains("error: The command '/bin/sh -c exit 4' returned a non-zero code: 4"), "\(log)")
     }
 }

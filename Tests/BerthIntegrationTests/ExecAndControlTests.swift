@@ -108,9 +108,14 @@ struct ExecAndControlTests {
             ])
             try d.client.checked("POST", "/containers/\(id)/start")
             let pid = try Self.pid(d, id)
+            // The shell truncates the file before each write: a read may meet it empty, so read again.
             let counter = { () -> Int in
-                Int((try? String(contentsOfFile: "/proc/\(pid)/root/tmp/n", encoding: .utf8))?.trimmingSpaces ?? "")
-                    ?? -1
+                for _ in 0..<50 {
+                    let text = (try? String(contentsOfFile: "/proc/\(pid)/root/tmp/n", encoding: .utf8)) ?? ""
+                    if let n = Int(text.trimmingSpaces) { return n }
+                    usleep(2_000)
+                }
+                return -1
             }
             usleep(200_000)
             try d.client.checked("POST", "/containers/\(id)/pause")

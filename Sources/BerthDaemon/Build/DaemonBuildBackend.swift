@@ -180,9 +180,20 @@ struct DaemonBuildBackend: BuildBackend {
         await cache.store(key, image.id)
     }
 
+    /// On the parent chain of a built image; for an image without one (pulled, loaded), made of the same
+    /// layers and history as its start (how Docker matches `--cache-from` images from elsewhere).
     func isAncestor(_ ancestor: BuildImage, of image: BuildImage) async -> Bool {
         if ancestor.id == image.id { return true }
         guard let a = await store.find(ancestor.id), let b = await store.find(image.id) else { return false }
+        if !b.parent.isEmpty {
+            var next = b.parent
+            while !next.isEmpty {
+                if next == a.id { return true }
+                guard let parent = await store.find(next) else { return false }
+                next = parent.parent
+            }
+            return false
+        }
         let ha = ancestor.history.map { $0["created_by"]?.stringValue ?? "" }
         let hb = image.history.map { $0["created_by"]?.stringValue ?? "" }
         return b.layers.starts(with: a.layers) && hb.starts(with: ha)
