@@ -162,6 +162,10 @@ extension Builder {
     func run(_ form: CommandForm, _ instruction: Instruction, _ state: inout StageState, cacheFrom: [BuildImage])
         async throws(BerthError)
     {
+        if let flag = instruction.flags.first {
+            // RUN --mount, --network and --security are BuildKit's; the classic builder refuses them too.
+            throw .invalidArgument("line \(instruction.line): the --\(flag.name) option requires BuildKit")
+        }
         var argv = command(form, state)
         if case .shell(let text) = form, instruction.heredocs.count == 1, let doc = instruction.heredocs.first,
             text.trimmingSpace.hasPrefix("<<"), !text.trimmingSpace.contains(" ")

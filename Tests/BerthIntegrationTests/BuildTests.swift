@@ -293,6 +293,7 @@ struct BuildTests {
                     "the destination must be a directory and end with a /"
                 ),
                 ("FROM nosuch-image-here\n", [:], "nosuch-image-here"),
+                ("FROM busybox\nRUN --mount=type=cache,target=/c true\n", [:], "the --mount option requires BuildKit"),
                 (
                     "FROM busybox\nRUN echo before; exit 7\n", [:],
                     "The command '/bin/sh -c echo before; exit 7' returned a non-zero code: 7"
