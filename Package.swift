@@ -71,6 +71,11 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // Operator plugins: discovery, activation and Docker's plugin protocol, and the adapters that make a plugin
+        // a Berth driver (ARCHITECTURE §6).
+        .target(
+            name: "BerthPlugins",
+            dependencies: ["BerthCore", "BerthOS", "BerthAPIClient", .product(name: "Logging", package: "swift-log")]),
         // The blocking Engine API client: no NIO, so the CLI stays small and starts fast.
         .target(name: "BerthAPIClient", dependencies: ["BerthCore", "BerthOS"]),
         .target(
@@ -85,7 +90,8 @@ let package = Package(
         .target(
             name: "BerthDaemon",
             dependencies: [
-                "BerthCore", "BerthOS", "BerthImage", "BerthBuild", "BerthDockerIgnore", "BerthRuntime", "BerthAPI",
+                "BerthCore", "BerthOS", "BerthImage", "BerthBuild", "BerthDockerIgnore", "BerthPlugins", "BerthRuntime",
+                "BerthAPI",
                 "BerthArchive",
                 "BerthCgroups",
                 "BerthLua", "BerthNetworkBridge", "CBerthLinux",
@@ -164,6 +170,7 @@ let package = Package(
                 "BerthRegistry", "BerthTestSupport", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]),
+        .testTarget(name: "BerthPluginsTests", dependencies: ["BerthPlugins", "BerthTestSupport"]),
         .testTarget(name: "BerthDaemonTests", dependencies: ["BerthDaemon", "BerthTestSupport"]),
         .testTarget(
             name: "BerthCLITests", dependencies: ["BerthCLI", "BerthAPIClient"], exclude: ["Golden", "Snapshots"]),

@@ -7,6 +7,10 @@ import Glibc
 public struct APIClient: Sendable {
     public let host: String
     public static let defaultHost = "unix:///run/berth/berth.sock"
+    /// Seconds a send or a read may block before the call fails with `.timeout` (0: no limit).
+    public var timeoutSeconds = 0
+    /// What `call` puts before each path: the API version (`""` for plugins, whose paths are not versioned).
+    public var pathPrefix = "/v\(APIVersion.maximum)"
 
     public struct Response: Sendable {
         public var status: Int
@@ -30,7 +34,14 @@ public struct APIClient: Sendable {
         }
         let path = host.hasPrefix("unix://") ? String(host.dropFirst(7)) : host
         do {
-            return try UnixSocket.connect(path)
+            let fd = try UnixSocket.connect(path)
+            if timeoutSeconds > 0 {
+                var limit = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+                let size = socklen_t(MemoryLayout<timeval>.size)
+                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, size)
+                setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, size)
+            }
+            return fd
         } catch {
             throw BerthError(
                 .unavailable, "Cannot connect to the Berth daemon at \(host). Is berthd running? (\(error.message))")
@@ -57,9 +68,9 @@ public struct APIClient: Sendable {
     /// Builds the request text for `method path?query`.
     public static func requestBytes(
         method: String, path: String, query: [(String, String)], headers: [(String, String)], body: [UInt8]?,
-        chunked: Bool = false
+        chunked: Bool = false, prefix: String = "/v\(APIVersion.maximum)"
     ) -> [UInt8] {
-        var target = "/v\(APIVersion.maximum)" + path
+        var target = prefix + path
         if !query.isEmpty {
             target += "?" + query.map { "\(percentEncode($0.0))=\(percentEncode($0.1))" }.joined(separator: "&")
         }
@@ -97,7 +108,8 @@ public struct APIClient: Sendable {
         let conn = Connection(fd: fd)
         try conn.send(
             Self.requestBytes(
-                method: method, path: path, query: query, headers: headers + [("Connection", "close")], body: body))
+                method: method, path: path, query: query, headers: headers + [("Connection", "close")], body: body,
+                prefix: pathPrefix))
         let (status, hdrs) = try conn.readHead()
         var out: [UInt8] = []
         if method != "HEAD", status != 204, status != 304 {

@@ -18,7 +18,11 @@ public final class Connection {
                 guard let base = buffer.baseAddress else { return 0 }
                 return Glibc.send(fd, base + off, buffer.count - off, Int32(MSG_NOSIGNAL))
             }
-            if n < 0 { if errno == EINTR { continue }; throw BerthError(.unavailable, "connection to the daemon lost") }
+            if n < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN { throw BerthError(.timeout, "timed out sending the request") }
+                throw BerthError(.unavailable, "connection to the daemon lost")
+            }
             off += n
         }
     }
@@ -31,7 +35,11 @@ public final class Connection {
         if readBuffer.isEmpty { readBuffer = [UInt8](repeating: 0, count: 1 << 18) }
         while true {
             let n = readBuffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 { if errno == EINTR { continue }; throw BerthError(.unavailable, "connection to the daemon lost") }
+            if n < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN { throw BerthError(.timeout, "timed out waiting for the answer") }
+                throw BerthError(.unavailable, "connection to the daemon lost")
+            }
             if n == 0 { return false }
             readBuffer.withUnsafeBufferPointer { pending.append(contentsOf: UnsafeBufferPointer(rebasing: $0[0..<n])) }
             return true

@@ -22,7 +22,7 @@ public struct Berth: ParsableCommand {
             Build.self, Login.self, Logout.self, Search.self, Registry.self, Tag.self, Rmi.self, Version.self,
             Info.self, Events.self, System.self, Network.self, Port.self, Attach.self, Exec.self, Volume.self,
             Top.self, Stats.self, Cp.self, Pause.self, Unpause.self, Diff.self, Commit.self, Rename.self, Update.self,
-            ContainerGroup.self, ImageGroup.self,
+            ContainerGroup.self, ImageGroup.self, PluginGroup.self,
         ]
     )
 

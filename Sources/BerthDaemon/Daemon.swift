@@ -3,6 +3,7 @@ import BerthCore
 import BerthImage
 import BerthLua
 import BerthOS
+import BerthPlugins
 import BerthRuntime
 import Glibc
 import Logging
@@ -17,6 +18,8 @@ public final class Daemon: Sendable {
     public let configuration: DaemonConfiguration
     let containers: ContainerService
     let images: ImageService
+    /// Operator plugins, found and activated on first use.
+    let plugins: PluginRegistry
     let events: EventBus
     let storage: any StorageDriver
     let networks: [String: any NetworkDriver]
@@ -54,6 +57,9 @@ public final class Daemon: Sendable {
         hooks = HookEngine(logger: logger, version: configuration.version)
         live = LiveSettings(configuration.engine)
         let store = try ImageStore(root: configuration.root, storage: storage)
+        plugins = PluginRegistry(
+            dirs: configuration.engine.plugins.dirs, timeoutSeconds: Int(configuration.engine.plugins.timeoutSeconds),
+            runner: ThreadPoolRunner(pool: transferPool), logger: logger)
         store.content.sweepTemporaryFiles(partialAge: Self.partialDownloadAge)
         let launcher = ShimLauncher(
             shimPath: configuration.shimPath, group: group, threadPool: threadPool, logger: logger)
@@ -64,7 +70,7 @@ public final class Daemon: Sendable {
             events: events, hooks: hooks, live: live, dns: dns,
             volumes: VolumeService(
                 root: configuration.root, drivers: [LocalVolumeDriver(root: configuration.root + "/volumes")],
-                events: events),
+                events: events, plugins: plugins),
             logger: logger)
         images = ImageService(
             store: store, containers: containers, events: events, hooks: hooks,
@@ -161,6 +167,8 @@ public final class Daemon: Sendable {
 
     /// Adopts containers that kept running, then serves the API on every host until cancelled.
     public func run() async throws {
+        let supervisor = PluginSupervisor(programs: configuration.engine.plugins.run, logger: logger)
+        let supervising = Task { await supervisor.run() }
         await containers.restore()
         let signals = await UnixSignalsSequence(trapping: .sighup)
         let reloader = Task {
@@ -170,14 +178,22 @@ public final class Daemon: Sendable {
         let server = APIServer(
             router: Routes.router(self), serverVersion: configuration.version, logger: logger, group: group)
         var channels: [Channel] = []
-        for host in configuration.hosts.isEmpty ? [configuration.defaultHost] : configuration.hosts {
-            let address = try APIServer.Address(parsing: host)
-            let channel = try await server.bind(address)
-            if case .unix(let path) = address { chmod(path, 0o660) }
-            channels.append(channel)
-            logger.info("api listening", metadata: ["address": "\(address)"])
+        do {
+            for host in configuration.hosts.isEmpty ? [configuration.defaultHost] : configuration.hosts {
+                let address = try APIServer.Address(parsing: host)
+                let channel = try await server.bind(address)
+                if case .unix(let path) = address { chmod(path, 0o660) }
+                channels.append(channel)
+                logger.info("api listening", metadata: ["address": "\(address)"])
+            }
+        } catch {
+            await supervisor.stop()
+            await supervising.value
+            throw error
         }
         try? await gracefulShutdown()
+        await supervisor.stop()
+        await supervising.value
         await containers.prepareForShutdown()
         logger.info("shutting down; containers keep running")
         for c in channels { try? await c.close() }

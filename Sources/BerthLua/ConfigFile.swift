@@ -239,7 +239,24 @@ public enum ConfigFile {
                         }
                     }
                 default:
-                    for (k, x) in try record(v, p, allowed: ["dirs"]) {
+                    for (k, x) in try record(v, p, allowed: ["dirs", "timeout", "run"]) {
+                        if k == "timeout" {
+                            c.plugins.timeoutSeconds = try integer(x, p + [k], in: 1...600)
+                            continue
+                        }
+                        if k == "run" {
+                            guard case .object(let programs) = x else {
+                                throw fail(p + [k], "expected { NAME = { \"/path/to/program\", \"arg\", ... } }")
+                            }
+                            for (name, argv) in programs {
+                                let args = try strings(argv, p + [k, name])
+                                guard let first = args.first, first.hasPrefix("/") else {
+                                    throw fail(p + [k, name], "the program must be an absolute path")
+                                }
+                                c.plugins.run[name] = args
+                            }
+                            continue
+                        }
                         c.plugins.dirs = try strings(x, p + [k])
                         for (i, d) in c.plugins.dirs.enumerated() where !d.hasPrefix("/") {
                             throw fail(p + [k, "[\(i + 1)]"], "\"\(d)\" is not an absolute path")

@@ -67,7 +67,7 @@ import Testing
                 dir = "/srv/hooks", timeout_ms = 150, instruction_limit = 5000, memory_limit_mb = 8,
                 scripts = { ["audit.lua"] = { io = true }, ["run.lua"] = { exec = true, io = false } },
               },
-              plugins = { dirs = { "/srv/plugins" } },
+              plugins = { dirs = { "/srv/plugins" }, timeout = 5 },
             }
             """)
         #expect(c.root == "/srv/berth/lib")
@@ -90,7 +90,7 @@ import Testing
         #expect(c.hooks.memoryLimitMiB == 8)
         #expect(c.hooks.scripts["audit.lua"] == EngineConfiguration.ScriptPermissions(io: true, exec: false))
         #expect(c.hooks.scripts["run.lua"] == EngineConfiguration.ScriptPermissions(io: false, exec: true))
-        #expect(c.plugins.dirs == ["/srv/plugins"])
+        #expect(c.plugins.dirs == ["/srv/plugins"] && c.plugins.timeoutSeconds == 5)
     }
 
     @Test func syntaxErrorNamesFileAndLine() {

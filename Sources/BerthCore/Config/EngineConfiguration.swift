@@ -50,6 +50,10 @@ public struct EngineConfiguration: Sendable, Equatable {
     public struct Plugins: Sendable, Equatable {
         /// Where plugin sockets and spec files are looked for.
         public var dirs = ["/run/berth/plugins", "/etc/berth/plugins"]
+        /// Seconds a plugin has to answer a call (Docker allows one to two minutes).
+        public var timeoutSeconds: Int64 = 60
+        /// Plugin executables the daemon starts and restarts: name → argv (an absolute path first).
+        public var run: [String: [String]] = [:]
         public init() {}
     }
 

@@ -344,7 +344,7 @@ extension ContainerService {
         for r in await volumes.all() where volumeUsers(r.name).isEmpty && (all || r.isAnonymous) {
             if let labels = filters["label"], !labels.allSatisfy({ Self.labelMatches($0, r.labels) }) { continue }
             if let labels = filters["label!"], labels.contains(where: { Self.labelMatches($0, r.labels) }) { continue }
-            let size = await (try? volumes.driver(r.driver))?.usage(name: r.name) ?? 0
+            let size = await (try? await volumes.driver(r.driver))?.usage(name: r.name) ?? 0
             do { try await volumes.remove(r.name) } catch { continue }
             deleted.append(r.name)
             reclaimed += max(0, size)

@@ -10,6 +10,7 @@ enum Routes {
             ExecRoutes.register(&t, daemon)
             ImageRoutes.register(&t, daemon)
             BuildRoutes.register(&t, daemon)
+            PluginRoutes.register(&t, daemon)
             NetworkRoutes.register(&t, daemon)
             VolumeRoutes.register(&t, daemon)
         }

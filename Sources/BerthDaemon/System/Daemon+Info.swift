@@ -72,8 +72,11 @@ extension Daemon {
         o["Images"] = .int(imageCount)
         o["Driver"] = .string(storage.name)
         o["DriverStatus"] = driverStatus
+        let volumePlugins = await plugins.activeNames(implementing: "VolumeDriver")
+        let networkPlugins = await plugins.activeNames(implementing: "NetworkDriver")
         o["Plugins"] = .object([
-            ("Volume", .strings([])), ("Network", .strings(networks.keys.sorted())), ("Authorization", .null),
+            ("Volume", .strings(["local"] + volumePlugins)),
+            ("Network", .strings(networks.keys.sorted() + networkPlugins)), ("Authorization", .null),
             ("Log", .strings(["json-file"])),
         ])
         o["MemoryLimit"] = .bool(true)

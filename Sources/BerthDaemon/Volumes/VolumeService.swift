@@ -1,5 +1,6 @@
 import BerthCore
 import BerthOS
+import BerthPlugins
 import Glibc
 
 /// A named volume as Berth records it in `<root>/volumes/<name>/config.json` (the data is the driver's).
@@ -41,11 +42,14 @@ actor VolumeService {
     var drivers: [String: any VolumeDriver]
     let events: EventBus
     var records: [String: VolumeRecord] = [:]
+    /// Volume driver plugins, looked up by name when a volume names a driver that is not built in.
+    let plugins: PluginRegistry?
 
-    init(root: String, drivers: [any VolumeDriver], events: EventBus) {
+    init(root: String, drivers: [any VolumeDriver], events: EventBus, plugins: PluginRegistry? = nil) {
         dir = root + "/volumes"
         self.drivers = Dictionary(uniqueKeysWithValues: drivers.map { ($0.name, $0) })
         self.events = events
+        self.plugins = plugins
     }
 
     /// Reads the records written by earlier runs.
@@ -68,10 +72,15 @@ actor VolumeService {
         }
     }
 
-    func driver(_ name: String) throws(BerthError) -> any VolumeDriver {
-        guard let d = drivers[name.isEmpty ? "local" : name] else {
+    /// A built-in driver, or a plugin of that name (activated on first use).
+    func driver(_ name: String) async throws(BerthError) -> any VolumeDriver {
+        let key = name.isEmpty ? "local" : name
+        if let d = drivers[key] { return d }
+        guard let plugins else {
             throw .notFound("error looking up volume plugin \(name): plugin \"\(name)\" not found")
         }
+        let d = try await PluginVolumeDriver(name: key, registry: plugins)
+        drivers[key] = d
         return d
     }
 
@@ -95,7 +104,7 @@ actor VolumeService {
             }
             return existing
         }
-        let d = try driver(wanted)
+        let d = try await driver(wanted)
         try await d.create(name: name, options: options)
         var r = VolumeRecord(name: name, driver: wanted, createdAt: Clock.nowNanos())
         r.labels = labels
@@ -135,7 +144,7 @@ actor VolumeService {
     }
 
     func unmount(_ name: String, callerID: String) async {
-        guard let r = records[name], let d = try? driver(r.driver) else { return }
+        guard let r = records[name], let d = try? await driver(r.driver) else { return }
         try? await d.unmount(name: name, callerID: callerID)
         events.publish(
             type: "volume", action: "unmount", id: name, attributes: ["driver": r.driver, "container": callerID])
@@ -151,7 +160,7 @@ actor VolumeService {
             ("Options", r.options.isEmpty ? .null : .map(r.options)), ("Scope", .string("local")),
         ])
         if usage {
-            let size = await (try? driver(r.driver))?.usage(name: r.name) ?? -1
+            let size = await (try? await driver(r.driver))?.usage(name: r.name) ?? -1
             o["UsageData"] = .object([("Size", .int(size)), ("RefCount", .int(refCount))])
         }
         return o

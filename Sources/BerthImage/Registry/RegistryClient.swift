@@ -58,11 +58,6 @@ public struct RegistryLocation: Sendable, Equatable {
     }
 }
 
-/// Runs blocking work (libcurl transfers) off the caller's executor: the daemon passes its thread pool.
-public protocol BlockingRunner: Sendable {
-    func run<T: Sendable>(_ body: @escaping @Sendable () throws(BerthError) -> T) async throws(BerthError) -> T
-}
-
 /// A client of one registry for one repository: the OCI distribution API over libcurl, with the
 /// `WWW-Authenticate` challenge (Bearer tokens and basic auth), HTTPS first and plain HTTP for insecure
 /// registries (loopback ones and those configured), and custom CAs from `certs.d/HOST/`.
