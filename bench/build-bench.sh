@@ -25,18 +25,8 @@ RUN echo "$GREETING built" > built.txt
 CMD ["sh", "-c", "cat msg.txt built.txt"]
 EOF
 
-docker_sock=""
-if command -v dockerd >/dev/null; then
-  mkdir -p "$work/dockerd"
-  dockerd --data-root "$work/dockerd/data" --exec-root "$work/dockerd/exec" --pidfile "$work/dockerd/pid" \
-    -H "unix://$work/dockerd/docker.sock" --bridge=none --iptables=false --ip6tables=false --ip-masq=false \
-    --storage-driver overlay2 --log-level error >"$work/dockerd.log" 2>&1 &
-  dockerd_pid=$!
-  trap 'kill -TERM $dockerd_pid 2>/dev/null; wait $dockerd_pid 2>/dev/null; bench_cleanup' EXIT
-  for _ in $(seq 100); do DOCKER_HOST=unix://$work/dockerd/docker.sock docker version >/dev/null 2>&1 && break; sleep 0.1; done
-  docker_sock=$work/dockerd/docker.sock
-  DOCKER_HOST=unix://$docker_sock docker import -c 'CMD ["sh"]' "$work/busybox.tar" busybox:latest >/dev/null
-fi
+bench_dockerd
+[ -n "$docker_sock" ] && DOCKER_HOST=unix://$docker_sock docker import -c 'CMD ["sh"]' "$work/busybox.tar" busybox:latest >/dev/null
 
 python3 - "$rounds" "$bin/berth" "$sock" "$docker_sock" "$ctx" <<'PY' | tee "$work/out.txt"
 import os, statistics, subprocess, sys, time

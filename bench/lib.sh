@@ -29,9 +29,25 @@ bench_daemon() {
 }
 
 bench_cleanup() {
+  if [ -n "${dockerd_pid:-}" ]; then kill -TERM "$dockerd_pid" 2>/dev/null; wait "$dockerd_pid" 2>/dev/null || true; fi
   $berth rm -f $($berth ps -aq 2>/dev/null) >/dev/null 2>&1 || true
   kill -TERM "$bench_pid" 2>/dev/null; wait "$bench_pid" 2>/dev/null || true
   ip link del "$bench_bridge" 2>/dev/null || true
   nft delete table ip "$bench_table" 2>/dev/null || true
   rm -rf "$work" "$run"
+}
+
+# Debian's dockerd (docker.io) for side-by-side numbers, when installed: its own socket and roots under $work,
+# overlay2, no bridge and no iptables rules. Sets docker_sock ("" when dockerd is not installed) and
+# dockerd_pid; bench_cleanup stops it.
+bench_dockerd() {
+  docker_sock=""
+  command -v dockerd >/dev/null || return 0
+  mkdir -p "$work/dockerd"
+  dockerd --data-root "$work/dockerd/data" --exec-root "$work/dockerd/exec" --pidfile "$work/dockerd/pid" \
+    -H "unix://$work/dockerd/docker.sock" --bridge=none --iptables=false --ip6tables=false --ip-masq=false \
+    --storage-driver overlay2 --log-level error >"$work/dockerd.log" 2>&1 &
+  dockerd_pid=$!
+  for _ in $(seq 100); do DOCKER_HOST=unix://$work/dockerd/docker.sock docker version >/dev/null 2>&1 && break; sleep 0.1; done
+  docker_sock=$work/dockerd/docker.sock
 }

@@ -38,17 +38,7 @@ sync
 
 # Debian's docker.io, when installed: its own dockerd (overlay2, Docker's default) on a private socket and roots,
 # pulling the same images from the same registry.
-docker_sock=""
-if command -v dockerd >/dev/null; then
-  mkdir -p "$work/dockerd"
-  dockerd --data-root "$work/dockerd/data" --exec-root "$work/dockerd/exec" --pidfile "$work/dockerd/pid" \
-    -H "unix://$work/dockerd/docker.sock" --bridge=none --iptables=false --ip6tables=false --ip-masq=false \
-    --storage-driver overlay2 --log-level error >"$work/dockerd.log" 2>&1 &
-  dockerd_pid=$!
-  trap 'kill $registry_pid 2>/dev/null; kill -TERM $dockerd_pid 2>/dev/null; wait $dockerd_pid 2>/dev/null; bench_cleanup' EXIT
-  for _ in $(seq 100); do DOCKER_HOST=unix://$work/dockerd/docker.sock docker version >/dev/null 2>&1 && break; sleep 0.1; done
-  docker_sock=$work/dockerd/docker.sock
-fi
+bench_dockerd
 
 python3 - "$rounds" "$bin/berth" "$sock" "127.0.0.1:$port" "$docker_sock" <<'PY' | tee "$work/out.txt"
 import os, socket, statistics, subprocess, sys, time, json

@@ -27,19 +27,26 @@ public enum ConfigFile {
     public static func decode(source: String, file: String, choices: Choices) throws(BerthError)
         -> EngineConfiguration
     {
+        let table = try evaluate(source: source, file: file)
+        let decoder = Decoder(file: file, lines: KeyLines(source: source), choices: choices)
+        return try decoder.decode(table)
+    }
+
+    /// Runs a configuration file in the sandbox (16 MiB, 10 million instructions, 2 s) and returns the one
+    /// value it returns; errors name the file (and the line, for Lua's own errors).
+    public static func evaluate(source: String, file: String) throws(BerthError) -> JSONValue {
         let results: [JSONValue]
         do {
             let vm = try LuaVM(memoryLimit: 16 << 20)
             results = try vm.run(
                 source, chunkName: "=" + file, limit: LuaLimits(instructions: 10_000_000, timeoutMilliseconds: 2000))
         } catch {
-            throw BerthError(.invalidArgument, error.kind == .syntax ? error.message : "\(error.message)")
+            throw BerthError(.invalidArgument, error.message)
         }
-        let decoder = Decoder(file: file, lines: KeyLines(source: source), choices: choices)
-        guard let table = results.first, results.count == 1 else {
+        guard let value = results.first, results.count == 1 else {
             throw BerthError(.invalidArgument, "\(file): the file must return one table (return { ... })")
         }
-        return try decoder.decode(table)
+        return value
     }
 
     /// "did you mean": the closest candidate within a third of the word's length (at least 1, at most 3 edits).

@@ -61,15 +61,7 @@ public struct RegistryConfiguration: Sendable, Equatable {
         do { source = try FileSystem.readText(path) } catch {
             throw BerthError(error.code, "config file \(path): \(error.message)")
         }
-        let results: [JSONValue]
-        do {
-            let vm = try LuaVM(memoryLimit: 8 << 20)
-            results = try vm.run(
-                source, chunkName: "=" + path, limit: LuaLimits(instructions: 1_000_000, timeoutMilliseconds: 1000))
-        } catch {
-            throw .invalidArgument(error.message)
-        }
-        guard results.count == 1, case .object(let members) = results[0] else {
+        guard case .object(let members) = try ConfigFile.evaluate(source: source, file: path) else {
             throw .invalidArgument("\(path): the file must return one table (return { ... })")
         }
         var config = RegistryConfiguration()

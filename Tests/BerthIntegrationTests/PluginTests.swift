@@ -1,5 +1,6 @@
 import BerthAPIClient
 import BerthCore
+import BerthTestSupport
 import Foundation
 import Glibc
 import Testing

@@ -192,20 +192,6 @@ final class ProxyFixture {
     }
 }
 
-/// Runs a program; its stdout and stderr together.
-func run(_ path: String, _ args: [String]) throws -> (status: Int32, output: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = args
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    try p.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
 @Suite(.serialized)
 struct RegistryTests {
     /// An OCI layout of the busybox image plus a second layer with /hello; returns its manifest digest.

@@ -150,17 +150,3 @@ final class RegistryFixture {
         Set((try? FileManager.default.contentsOfDirectory(atPath: configuration.root + "/blobs/sha256")) ?? [])
     }
 }
-
-/// Runs a program; its stdout and stderr together.
-func run(_ path: String, _ args: [String], stdin: String? = nil) throws -> (status: Int32, output: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = args
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    try p.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-}

@@ -137,21 +137,9 @@ struct DaemonBuildBackend: BuildBackend {
         _ body: ([String]) async throws(BerthError) -> Bool
     ) async throws(BerthError) -> Bool {
         guard let first = rest.first else { return try await body(roots) }
-        let mounts = try await containers.storage.mounts(for: first.id)
-        let dir = "\(containers.configuration.execRoot)/build-src-\(first.shortID)"
-        try FileSystem.createDirectory(dir, mode: 0o700)
-        defer { rmdir(dir) }
-        var mounted = 0
-        defer { for _ in 0..<mounted { umount2(dir, Int32(MNT_DETACH)) } }
-        for m in mounts {
-            let rc =
-                m.isBind
-                ? mount(m.source, dir, nil, UInt(MS_BIND | MS_REC), nil)
-                : mount(m.source, dir, m.type, 0, m.options.joined(separator: ","))
-            if rc != 0 { throw Syscall.error("mount a build source image", errno: errno) }
-            mounted += 1
+        return try await containers.withMountedRoot(of: first) { (dir) throws(BerthError) -> Bool in
+            try await mountAll(rest.dropFirst(), roots: roots + [dir], body)
         }
-        return try await mountAll(rest.dropFirst(), roots: roots + [dir], body)
     }
 
     func commitConfig(_ image: BuildImage, config: JSONValue, history: [JSONValue]) async throws(BerthError)

@@ -11,12 +11,7 @@ extension ImageService {
     func pullForBuild(
         _ ref: ImageReference, platform: String?, credentials: RegistryCredentials?, output: BuildOutput
     ) async throws(BerthError) -> ImageRecord {
-        let wanted = try platform.flatMap { p throws(BerthError) in p.isEmpty ? nil : try Platform(parsing: p) }
-        var configured = ImagePuller(
-            store: store, client: client(for: ref, credentials: credentials), runner: transfers)
-        configured.concurrency = Int(registry.maxConcurrentDownloads)
-        let puller = configured
-        let resolved = try await puller.resolve(ref, platform: wanted)
+        let (puller, resolved) = try await resolvePull(ref, platform: platform, credentials: credentials)
         await output.write(
             "\(ref.tag ?? ref.digest ?? "latest"): Pulling from \(RegistryLocation(repository: ref.repository).path)\n")
         let record = try await puller.pull(resolved) { _ in }

@@ -215,7 +215,7 @@ extension ContainerService {
     /// Mounts the layers of a container that is not running on a private temporary directory, runs `body`
     /// with it, and unmounts (also when `body` throws).
     nonisolated func withMountedRoot<T>(
-        of record: ContainerRecord, _ body: (String) throws(BerthError) -> T
+        of record: ContainerRecord, _ body: (String) async throws(BerthError) -> T
     ) async throws(BerthError) -> T {
         let mounts = try await storage.mounts(for: record.id)
         let dir = "\(configuration.execRoot)/cp-\(record.shortID)-\(UInt32.random(in: 0...UInt32.max))"
@@ -231,7 +231,7 @@ extension ContainerService {
             if rc != 0 { throw Syscall.error("mount the container's filesystem", errno: errno) }
             mounted += 1
         }
-        return try body(dir)
+        return try await body(dir)
     }
 
     static func fileOperation(_ op: String, root dir: String, path: String, fd: Int32, flag: Bool) throws(BerthError)

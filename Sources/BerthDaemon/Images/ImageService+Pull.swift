@@ -30,6 +30,16 @@ extension ImageService {
             insecureRegistries: registry.insecure, certsDir: registry.certsDir)
     }
 
+    /// A puller for `ref` with the configured concurrency, and its manifest resolved for `platform`.
+    func resolvePull(_ ref: ImageReference, platform: String?, credentials: RegistryCredentials?)
+        async throws(BerthError) -> (ImagePuller, ResolvedImage)
+    {
+        let wanted = try platform.flatMap { p throws(BerthError) in p.isEmpty ? nil : try Platform(parsing: p) }
+        var puller = ImagePuller(store: store, client: client(for: ref, credentials: credentials), runner: transfers)
+        puller.concurrency = Int(registry.maxConcurrentDownloads)
+        return (puller, try await puller.resolve(ref, platform: wanted))
+    }
+
     /// `POST /images/create?fromImage=`: the manifest is resolved first, so an unknown tag, a missing repository
     /// or refused credentials are an HTTP error (as Docker's "Error response from daemon: …"); the layers then
     /// come with Docker's JSON progress messages.
@@ -37,12 +47,7 @@ extension ImageService {
         -> HTTPResponse
     {
         let ref = try ImageReference(parsing: text)
-        let wanted = try platform.flatMap { p throws(BerthError) in p.isEmpty ? nil : try Platform(parsing: p) }
-        var configured = ImagePuller(
-            store: store, client: client(for: ref, credentials: credentials), runner: transfers)
-        configured.concurrency = Int(registry.maxConcurrentDownloads)
-        let puller = configured
-        let resolved = try await puller.resolve(ref, platform: wanted)
+        let (puller, resolved) = try await resolvePull(ref, platform: platform, credentials: credentials)
         let upToDate =
             await store.find(resolved.config.digest).map { existing in
                 ref.tag == nil || existing.repoTags.contains(ref.description)
