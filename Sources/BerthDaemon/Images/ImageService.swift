@@ -227,11 +227,19 @@ extension ImageService {
                     ("Comment", .string(h["comment"]?.stringValue ?? "")),
                 ]))
         }
-        rows.reverse()
-        if !rows.isEmpty {
-            rows[0]["Id"] = .string(r.id)
-            rows[0]["Tags"] = r.repoTags.isEmpty ? .null : .strings(r.repoTags)
+        // The image and the ancestors it was built or committed from that are still here: each is the row of
+        // its last history entry, as Docker shows a local build's intermediate images.
+        var next: ImageRecord? = r
+        while let image = next {
+            let row = (image.config["history"]?.arrayValue?.count ?? 0) - 1
+            if row >= 0, row < rows.count {
+                rows[row]["Id"] = .string(image.id)
+                rows[row]["Tags"] = image.repoTags.isEmpty ? .null : .strings(image.repoTags)
+            }
+            next = image.parent.isEmpty ? nil : await store.find(image.parent)
         }
+        rows.reverse()
+        if !rows.isEmpty, rows[0]["Id"]?.stringValue == "<missing>" { rows[0]["Id"] = .string(r.id) }
         return .array(rows)
     }
 }
