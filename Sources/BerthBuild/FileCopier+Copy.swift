@@ -159,20 +159,20 @@ extension FileCopier {
         if lstat(path, &st) == 0, st.st_mode & S_IFMT != S_IFDIR { unlink(path) }
     }
 
-    /// Whether ADD should extract `path`: a tar, possibly gzip, bzip2, xz or zstd compressed.
+    /// Whether ADD should extract `path`: a tar, possibly gzip, bzip2, xz or zstd compressed (the compression
+    /// as `ArchiveDigest` sniffs it for layers; a plain tar by its ustar magic).
     static func isArchive(_ path: String) -> Bool {
+        var st = stat()
+        guard stat(path, &st) == 0, st.st_size >= 4, let compression = ArchiveDigest.compression(path: path) else {
+            return false
+        }
+        guard compression == .none else { return true }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        var head = [UInt8](repeating: 0, count: 512)
-        let n = head.withUnsafeMutableBytes { read(fd, $0.baseAddress, 512) }
-        guard n >= 4 else { return false }
-        if head.starts(with: [0x1F, 0x8B]) || head.starts(with: Array("BZh".utf8))
-            || head.starts(with: [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) || head.starts(with: [0x28, 0xB5, 0x2F, 0xFD])
-        {
-            return true
-        }
-        return n >= 262 && Array(head[257..<262]) == Array("ustar".utf8)
+        var head = [UInt8](repeating: 0, count: 262)
+        let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        return n == 262 && Array(head[257..<262]) == Array("ustar".utf8)
     }
 
     /// `user[:group]` as numeric IDs: names looked up in the root's `/etc/passwd` and `/etc/group`.
