@@ -75,7 +75,10 @@ let package = Package(
         // a Berth driver (ARCHITECTURE §6).
         .target(
             name: "BerthPlugins",
-            dependencies: ["BerthCore", "BerthOS", "BerthAPIClient", .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                "BerthCore", "BerthOS", "BerthAPIClient", "BerthArchive", "BerthImage", "CBerthLinux",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // The blocking Engine API client: no NIO, so the CLI stays small and starts fast.
         .target(name: "BerthAPIClient", dependencies: ["BerthCore", "BerthOS"]),
         .target(
@@ -111,7 +114,8 @@ let package = Package(
         .executableTarget(
             name: "berthd",
             dependencies: [
-                "BerthDaemon", "BerthStorageOverlay", "BerthStorageVFS", "BerthNetworkBasic", "BerthNetworkBridge",
+                "BerthDaemon", "BerthPlugins", "BerthStorageOverlay", "BerthStorageVFS", "BerthNetworkBasic",
+                "BerthNetworkBridge",
                 "BerthCgroups",
                 "BerthLua",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -17,6 +17,12 @@ public struct APIClient: Sendable {
         public var headers: [(String, String)]
         public var body: [UInt8]
 
+        public init(status: Int, headers: [(String, String)], body: [UInt8]) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+        }
+
         public func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
         public var json: JSONValue? { try? JSONValue.parse(bytes: body) }
     }
@@ -182,6 +188,34 @@ public struct APIClient: Sendable {
         let conn = Connection(fd: fd)
         try conn.send(
             Self.requestBytes(method: method, path: path, query: query, headers: headers, body: nil, chunked: true))
+        try Self.sendChunks(conn, from: input)
+        try Self.readStreamed(conn, onChunk)
+    }
+
+    /// Like `call`, with the body read from `input` and sent chunked (a plugin's `ApplyDiff` tar).
+    public func call(
+        _ method: String, _ path: String, query: [(String, String)] = [], headers: [(String, String)] = [],
+        bodyFrom input: Int32
+    ) throws(BerthError) -> Response {
+        let fd = try connect()
+        defer { close(fd) }
+        let conn = Connection(fd: fd)
+        try conn.send(
+            Self.requestBytes(
+                method: method, path: path, query: query, headers: headers + [("Connection", "close")], body: nil,
+                chunked: true, prefix: pathPrefix))
+        try Self.sendChunks(conn, from: input)
+        let (status, hdrs) = try conn.readHead()
+        var out: [UInt8] = []
+        try conn.readBody(headers: hdrs) {
+            out.append(contentsOf: $0)
+            return true
+        }
+        return Response(status: status, headers: hdrs, body: out)
+    }
+
+    /// `input` to its end as HTTP chunks, then the last chunk.
+    static func sendChunks(_ conn: Connection, from input: Int32) throws(BerthError) {
         var buf = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = buf.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
@@ -190,7 +224,6 @@ public struct APIClient: Sendable {
             try conn.send(Array(String(n, radix: 16).utf8) + [13, 10] + Array(buf[0..<n]) + [13, 10])
         }
         try conn.send(Array("0\r\n\r\n".utf8))
-        try Self.readStreamed(conn, onChunk)
     }
 
     /// Sends an upgrade request; on 101 returns the connection for raw use (with bytes already read).

@@ -38,7 +38,7 @@ public final class Daemon: Sendable {
 
     public init(
         configuration: DaemonConfiguration, storage: any StorageDriver, networks: [String: any NetworkDriver],
-        logger: Logger
+        plugins: PluginRegistry? = nil, logger: Logger
     ) throws(BerthError) {
         self.configuration = configuration
         self.storage = storage
@@ -57,9 +57,7 @@ public final class Daemon: Sendable {
         hooks = HookEngine(logger: logger, version: configuration.version)
         live = LiveSettings(configuration.engine)
         let store = try ImageStore(root: configuration.root, storage: storage)
-        plugins = PluginRegistry(
-            dirs: configuration.engine.plugins.dirs, timeoutSeconds: Int(configuration.engine.plugins.timeoutSeconds),
-            runner: ThreadPoolRunner(pool: transferPool), logger: logger)
+        self.plugins = plugins ?? Self.pluginRegistry(configuration.engine.plugins, logger: logger)
         store.content.sweepTemporaryFiles(partialAge: Self.partialDownloadAge)
         let launcher = ShimLauncher(
             shimPath: configuration.shimPath, group: group, threadPool: threadPool, logger: logger)
@@ -76,6 +74,16 @@ public final class Daemon: Sendable {
             store: store, containers: containers, events: events, hooks: hooks,
             transfers: ThreadPoolRunner(pool: transferPool), registry: configuration.engine.registry,
             buildCache: BuildCache(root: configuration.root))
+    }
+
+    /// The daemon's plugins, made before the daemon when a plugin is its storage driver. Plugin calls block
+    /// a thread of their own pool.
+    public static func pluginRegistry(_ settings: EngineConfiguration.Plugins, logger: Logger) -> PluginRegistry {
+        let pool = NIOThreadPool(numberOfThreads: 2)
+        pool.start()
+        return PluginRegistry(
+            dirs: settings.dirs, timeoutSeconds: Int(settings.timeoutSeconds), runner: ThreadPoolRunner(pool: pool),
+            logger: logger)
     }
 
     /// How long the partial download of an abandoned pull is kept for a resume: a day.
@@ -169,6 +177,13 @@ public final class Daemon: Sendable {
     public func run() async throws {
         let supervisor = PluginSupervisor(programs: configuration.engine.plugins.run, logger: logger)
         let supervising = Task { await supervisor.run() }
+        do {
+            try await storage.start()
+        } catch {
+            await supervisor.stop()
+            await supervising.value
+            throw error
+        }
         await containers.restore()
         let signals = await UnixSignalsSequence(trapping: .sighup)
         let reloader = Task {

@@ -182,8 +182,8 @@ public enum ConfigFile {
                     for (k, x) in try record(v, p, allowed: ["driver", "background_cleanup"]) {
                         switch k {
                         case "driver":
-                            c.storage.driver = try choice(
-                                try string(x, p + [k]), p + [k], among: choices.storageDrivers, what: "storage driver")
+                            // Not a built-in driver: a storage plugin's name, checked below (when `plugins` is known).
+                            c.storage.driver = try string(x, p + [k])
                         default: c.storage.backgroundCleanup = try bool(x, p + [k])
                         }
                     }
@@ -270,6 +270,16 @@ public enum ConfigFile {
                         }
                     }
                 }
+            }
+            let storage = c.storage.driver
+            if !choices.storageDrivers.contains(storage), c.plugins.run[storage] == nil,
+                !EngineConfiguration.Plugins.isValidName(storage)
+                    || !c.plugins.dirs.contains(where: { dir in
+                        let (sockets, specs) = EngineConfiguration.Plugins.candidatePaths(storage, in: dir)
+                        return (sockets + specs).contains(where: FileSystem.exists)
+                    })
+            {
+                _ = try choice(storage, ["storage", "driver"], among: choices.storageDrivers, what: "storage driver")
             }
             return c
         }

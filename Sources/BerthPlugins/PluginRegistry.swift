@@ -1,5 +1,8 @@
 import BerthAPIClient
 import BerthCore
+import BerthImage
+import BerthOS
+import Glibc
 import Logging
 
 /// What `plugin ls` and `info` show of a plugin.
@@ -112,40 +115,109 @@ public actor PluginRegistry {
         active.filter { $0.value.implements.contains(kind) }.keys.sorted()
     }
 
+    /// Calls `/METHOD?query` of plugin `name` with the contents of file `path` as the body (a tar for
+    /// `GraphDriver.ApplyDiff`), waiting at most `timeoutSeconds` for each read or write.
+    public func upload(
+        _ name: String, kind: String, _ method: String, query: [(String, String)], path: String, timeoutSeconds: Int
+    ) async throws(BerthError) -> JSONValue {
+        try await activate(name, implementing: kind)
+        guard let entry = active[name] else { throw .internalError("plugin \(name) lost its activation") }
+        let endpoint = entry.endpoint
+        return try await runner.run { () throws(BerthError) -> JSONValue in
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw Syscall.error("open \(path)", errno: errno) }
+            defer { close(fd) }
+            return try PluginCall.perform(
+                endpoint, method, query: query, body: .file(fd), timeoutSeconds: timeoutSeconds)
+        }
+    }
+
     private func send(_ endpoint: PluginEndpoint, _ method: String, _ body: JSONValue?) async throws(BerthError)
         -> JSONValue
     {
         let timeout = timeoutSeconds
         return try await runner.run { () throws(BerthError) -> JSONValue in
-            try PluginCall.perform(endpoint, method, body, timeoutSeconds: timeout)
+            try PluginCall.perform(endpoint, method, body: .json(body), timeoutSeconds: timeout)
         }
     }
 }
 
-/// One blocking call of the plugin protocol.
+/// One blocking call of the plugin protocol: over a unix socket or TCP with Berth's small HTTP client, over
+/// TLS with libcurl.
 enum PluginCall {
-    static func perform(_ endpoint: PluginEndpoint, _ method: String, _ body: JSONValue?, timeoutSeconds: Int)
-        throws(BerthError) -> JSONValue
-    {
-        var client = APIClient(host: endpoint.address)
-        client.timeoutSeconds = timeoutSeconds
-        client.pathPrefix = ""
+    enum Body {
+        /// JSON, or an empty body for nil.
+        case json(JSONValue?)
+        /// A file's contents (its descriptor, read to the end).
+        case file(Int32)
+    }
+
+    static func exchange(
+        _ endpoint: PluginEndpoint, _ method: String, query: [(String, String)], body: Body, timeoutSeconds: Int
+    ) throws(BerthError) -> APIClient.Response {
+        let accept = ("Accept", "application/vnd.docker.plugins.v1.2+json")
+        guard let tls = endpoint.tls else {
+            var client = APIClient(host: endpoint.address)
+            client.timeoutSeconds = timeoutSeconds
+            client.pathPrefix = ""
+            switch body {
+            case .json(let json):
+                return try client.call(
+                    "POST", "/" + method, query: query, headers: [accept, ("Content-Type", "application/json")],
+                    body: json.map { Array($0.serialized.utf8) } ?? [])
+            case .file(let fd):
+                return try client.call("POST", "/" + method, query: query, headers: [accept], bodyFrom: fd)
+            }
+        }
+        var url = endpoint.address + "/" + method
+        if !query.isEmpty {
+            url +=
+                "?"
+                + query.map { "\(APIClient.percentEncode($0.0))=\(APIClient.percentEncode($0.1))" }
+                .joined(separator: "&")
+        }
+        var transfer = CurlTransfer(url: url)
+        transfer.method = "POST"
+        transfer.headers = ["\(accept.0): \(accept.1)"]
+        transfer.caFile = tls.caFile.isEmpty ? nil : tls.caFile
+        transfer.certFile = tls.certFile.isEmpty ? nil : tls.certFile
+        transfer.keyFile = tls.keyFile.isEmpty ? nil : tls.keyFile
+        transfer.verifyPeer = !tls.insecureSkipVerify
+        transfer.timeoutSeconds = timeoutSeconds
+        switch body {
+        case .json(let json):
+            transfer.headers.append("Content-Type: application/json")
+            transfer.body = json.map { Array($0.serialized.utf8) } ?? []
+        case .file(let fd):
+            var st = stat()
+            guard fstat(fd, &st) == 0 else { throw Syscall.error("stat the request body", errno: errno) }
+            transfer.inputFD = fd
+            transfer.inputSize = Int64(st.st_size)
+        }
+        do {
+            let r = try transfer.perform()
+            return APIClient.Response(status: r.status, headers: r.headers, body: r.body)
+        } catch {
+            throw BerthError(error.message.contains("timed out") ? .timeout : .unavailable, error.message)
+        }
+    }
+
+    static func perform(
+        _ endpoint: PluginEndpoint, _ method: String, query: [(String, String)] = [], body: Body, timeoutSeconds: Int
+    ) throws(BerthError) -> JSONValue {
         let name = endpoint.name
         let response: APIClient.Response
         do {
-            response = try client.call(
-                "POST", "/" + method,
-                headers: [
-                    ("Accept", "application/vnd.docker.plugins.v1.2+json"), ("Content-Type", "application/json"),
-                ],
-                body: body.map { Array($0.serialized.utf8) } ?? [])
+            response = try exchange(endpoint, method, query: query, body: body, timeoutSeconds: timeoutSeconds)
         } catch {
             switch error.code {
             case .timeout:
                 throw BerthError(.timeout, "plugin \"\(name)\" did not answer \(method) within \(timeoutSeconds)s")
             default:
+                // libcurl's reason (a refused certificate, say) helps; the socket client's names the daemon.
+                let detail = endpoint.tls == nil ? "" : ": \(error.message)"
                 throw BerthError(
-                    .unavailable, "plugin \"\(name)\" is not reachable at \(endpoint.address) (\(method))",
+                    .unavailable, "plugin \"\(name)\" is not reachable at \(endpoint.address) (\(method))\(detail)",
                     cause: error)
             }
         }

@@ -13,6 +13,8 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -195,22 +197,28 @@ int berth_nl_addr_add(const char *name, const uint8_t addr[4], int prefix) {
     return nl_talk(&r.n);
 }
 
-int berth_nl_route_add_default(const uint8_t gateway[4], const char *dev) {
+int berth_nl_route_add(const uint8_t dst[4], int prefix, const uint8_t *gateway, const char *dev) {
     unsigned idx = if_nametoindex(dev);
     if (!idx) return -ENODEV;
     struct nl_req r;
     nl_req_init(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct rtmsg));
     r.u.r.rtm_family = AF_INET;
+    r.u.r.rtm_dst_len = (unsigned char)prefix;
     r.u.r.rtm_table = RT_TABLE_MAIN;
     r.u.r.rtm_protocol = RTPROT_BOOT;
-    r.u.r.rtm_scope = RT_SCOPE_UNIVERSE;
+    r.u.r.rtm_scope = gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
     r.u.r.rtm_type = RTN_UNICAST;
-    nl_attr(&r.n, sizeof r, RTA_GATEWAY, gateway, 4);
+    if (prefix > 0) nl_attr(&r.n, sizeof r, RTA_DST, dst, 4);
+    if (gateway) nl_attr(&r.n, sizeof r, RTA_GATEWAY, gateway, 4);
     nl_attr(&r.n, sizeof r, RTA_OIF, &idx, sizeof idx);
     return nl_talk(&r.n);
 }
 
-/// Records the failing step in `err` and returns `rc`.
+int berth_nl_route_add_default(const uint8_t gateway[4], const char *dev) {
+    static const uint8_t any[4] = {0, 0, 0, 0};
+    return berth_nl_route_add(any, 0, gateway, dev);
+}
+
 static int fail(char *err, size_t err_len, const char *step, int rc) {
     if (err && err_len) snprintf(err, err_len, "%s: %s", step, strerror(-rc));
     return rc;
@@ -234,16 +242,98 @@ int berth_net_attach_veth(const struct berth_veth_config *c, char *err, size_t e
     return 0;
 }
 
+int berth_net_move_link(const char *name, const char *netns_path, const char *container_name, const uint8_t *mac,
+                        int mtu, char *err, size_t err_len) {
+    int target = open(netns_path, O_RDONLY | O_CLOEXEC);
+    if (target < 0) return fail(err, err_len, "open the container's network namespace", -errno);
+    // One request: the kernel moves the link and gives it its new name in the target namespace.
+    struct berth_link_settings s = {.netns_fd = target, .new_name = container_name, .mac = mac, .mtu = mtu};
+    int rc = berth_nl_link_set(name, &s);
+    close(target);
+    if (rc < 0) return fail(err, err_len, rc == -ENODEV ? "find the plugin's interface" : "move the interface", rc);
+    return 0;
+}
+
+static int same_subnet(const uint8_t a[4], const uint8_t b[4], int prefix) {
+    uint32_t x = ((uint32_t)a[0] << 24) | ((uint32_t)a[1] << 16) | ((uint32_t)a[2] << 8) | a[3];
+    uint32_t y = ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3];
+    uint32_t mask = prefix <= 0 ? 0 : 0xffffffffu << (32 - prefix);
+    return (x & mask) == (y & mask);
+}
+
+int berth_netns_create(const char *path, char *err, size_t err_len) {
+    int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (self < 0) return fail(err, err_len, "open this thread's network namespace", -errno);
+    int file = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+    if (file < 0) {
+        int e = errno;
+        close(self);
+        return fail(err, err_len, "create the namespace file", -e);
+    }
+    close(file);
+    int rc = 0;
+    const char *step = "";
+    if (unshare(CLONE_NEWNET) < 0) {
+        rc = -errno;
+        step = "create the network namespace";
+    } else {
+        if (mount("/proc/thread-self/ns/net", path, "none", MS_BIND, NULL) < 0) {
+            rc = -errno;
+            step = "bind the network namespace";
+        } else {
+            struct berth_link_settings up = {.up = 1, .netns_fd = -1};
+            if ((rc = berth_nl_link_set("lo", &up)) < 0) {
+                step = "bring up lo";
+                umount2(path, MNT_DETACH);
+            }
+        }
+        // Back to the thread's own namespace, whatever happened.
+        if (setns(self, CLONE_NEWNET) < 0) abort();
+    }
+    close(self);
+    if (rc < 0) {
+        unlink(path);
+        return fail(err, err_len, step, rc);
+    }
+    return 0;
+}
+
+int berth_netns_remove(const char *path) {
+    if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT) return -errno;
+    if (unlink(path) < 0 && errno != ENOENT) return -errno;
+    return 0;
+}
+
 int berth_net_configure_inside(const struct berth_net_inside *i, char *err, size_t err_len) {
+    int rc;
+    if (i->rename_from && i->rename_from[0] && if_nametoindex(i->rename_from) > 0 && if_nametoindex(i->name) == 0) {
+        struct berth_link_settings rename = {.netns_fd = -1, .new_name = i->name, .mac = i->has_mac ? i->mac : NULL};
+        if ((rc = berth_nl_link_set(i->rename_from, &rename)) < 0) return fail(err, err_len, "name the interface", rc);
+    }
     struct berth_link_settings up = {.up = 1, .netns_fd = -1};
-    int rc = berth_nl_link_set(i->name, &up);
+    rc = berth_nl_link_set(i->name, &up);
     if (rc < 0) return fail(err, err_len, "bring up the interface", rc);
     // Idempotent: configuring an interface again (a new default route) keeps its address.
     if ((rc = berth_nl_addr_add(i->name, i->address, i->prefix)) < 0 && rc != -EEXIST) {
         return fail(err, err_len, "add the address", rc);
     }
-    if (i->has_gateway && (rc = berth_nl_route_add_default(i->gateway, i->name)) < 0) {
-        return fail(err, err_len, "add the default route", rc);
+    // On-link routes first: a route through a next hop needs the hop reachable.
+    for (int pass = 0; pass < 2; pass++) {
+        for (int k = 0; k < i->n_routes; k++) {
+            const struct berth_net_route *route = &i->routes[k];
+            if (route->has_gateway != pass) continue;
+            rc = berth_nl_route_add(route->dst, route->prefix, route->has_gateway ? route->gateway : NULL, i->name);
+            if (rc < 0 && rc != -EEXIST) return fail(err, err_len, "add a static route", rc);
+        }
+    }
+    if (i->has_gateway) {
+        if (!same_subnet(i->gateway, i->address, i->prefix) &&
+            (rc = berth_nl_route_add(i->gateway, 32, NULL, i->name)) < 0 && rc != -EEXIST) {
+            return fail(err, err_len, "add the route to the gateway", rc);
+        }
+        if ((rc = berth_nl_route_add_default(i->gateway, i->name)) < 0) {
+            return fail(err, err_len, "add the default route", rc);
+        }
     }
     return 0;
 }

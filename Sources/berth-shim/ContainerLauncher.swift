@@ -206,6 +206,31 @@ struct ContainerLauncher {
                 c.gateway = g
                 c.has_gateway = 1
             }
+            if i.movesLink {
+                c.rename_from = Self.cString(i.hostName)
+                let mac = i.macAddress.split(separator: ":").compactMap { UInt8($0, radix: 16) }
+                if mac.count == 6 {
+                    c.mac = (mac[0], mac[1], mac[2], mac[3], mac[4], mac[5])
+                    c.has_mac = 1
+                }
+            }
+            if !i.routes.isEmpty {
+                let routes = UnsafeMutablePointer<berth_net_route>.allocate(capacity: i.routes.count)
+                for (n, r) in i.routes.enumerated() {
+                    var route = berth_net_route()
+                    if let dst = IPv4Subnet(r.destination) {
+                        route.dst = dst.network.bytes
+                        route.prefix = Int32(dst.prefixLength)
+                    }
+                    if let hop = IPv4Address(r.nextHop)?.bytes {
+                        route.gateway = hop
+                        route.has_gateway = 1
+                    }
+                    routes[n] = route
+                }
+                c.routes = UnsafePointer(routes)
+                c.n_routes = Int32(i.routes.count)
+            }
             inside[k] = c
         }
         cfg.interfaces = UnsafePointer(inside)

@@ -113,7 +113,9 @@ final class Shim {
             }
             ShimTrace.mark("cgroup attached")
             do throws(BerthError) {
-                for interface in spec.interfaces { try Self.attach(interface, pid: container.pid) }
+                // A sandbox made beforehand, not /proc/PID/ns/net: the child may not have joined it yet.
+                let netns = spec.joinNetworkNamespace ?? "/proc/\(container.pid)/ns/net"
+                for interface in spec.interfaces { try Self.attach(interface, pid: container.pid, netns: netns) }
             } catch {
                 kill(container.pid, SIGKILL)
                 waitpid(container.pid, nil, 0)
@@ -200,7 +202,8 @@ final class Shim {
 
     /// Makes one veth pair from the bridge into the container's network namespace (the child waits
     /// meanwhile, then configures its end).
-    static func attach(_ i: ShimSpec.Interface, pid: Int32) throws(BerthError) {
+    static func attach(_ i: ShimSpec.Interface, pid: Int32, netns: String) throws(BerthError) {
+        if i.movesLink { return try moveLink(i, netns: netns) }
         var c = berth_veth_config()
         guard IPv4Address(i.address) != nil else { throw .invalidArgument("network: bad address \(i.address)") }
         if !i.gateway.isEmpty, IPv4Address(i.gateway) == nil {
@@ -230,6 +233,27 @@ final class Shim {
         }
         if rc < 0 {
             throw Syscall.error("network \(i.bridge): \(String(nulTerminated: message))", errno: -rc)
+        }
+    }
+
+    /// A network plugin's interface (its `SrcName` on the host) moved into the container under its final name.
+    /// One the plugin made inside the container's namespace already (Berth offers that in `Join`) is not on
+    /// the host: the container's first process names it.
+    static func moveLink(_ i: ShimSpec.Interface, netns: String) throws(BerthError) {
+        if if_nametoindex(i.hostName) == 0 { return }
+        var mac: [UInt8] = []
+        if !i.macAddress.isEmpty {
+            mac = i.macAddress.split(separator: ":").compactMap { UInt8($0, radix: 16) }
+            guard mac.count == 6 else { throw .invalidArgument("network: bad MAC address \(i.macAddress)") }
+        }
+        var message = [CChar](repeating: 0, count: 256)
+        let rc = mac.withUnsafeBufferPointer { macBytes in
+            berth_net_move_link(
+                i.hostName, netns, i.containerName, mac.isEmpty ? nil : macBytes.baseAddress, Int32(i.mtu), &message,
+                message.count)
+        }
+        if rc < 0 {
+            throw Syscall.error("network: interface \(i.hostName): \(String(nulTerminated: message))", errno: -rc)
         }
     }
 }

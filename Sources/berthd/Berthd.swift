@@ -7,6 +7,7 @@ import BerthLua
 import BerthNetworkBasic
 import BerthNetworkBridge
 import BerthOS
+import BerthPlugins
 import BerthStorageOverlay
 import BerthStorageVFS
 import Glibc
@@ -106,18 +107,23 @@ struct Berthd: AsyncParsableCommand {
             }
             let storage: any StorageDriver
             let cleanup = config.engine.storage.backgroundCleanup
+            let plugins = Daemon.pluginRegistry(config.engine.plugins, logger: logger)
             switch config.storageDriver {
             case "overlay", "overlay2":
                 storage = try OverlayDriver(home: config.root + "/storage/overlay", backgroundCleanup: cleanup)
             case "vfs": storage = try VFSDriver(home: config.root + "/storage/vfs", backgroundCleanup: cleanup)
-            default: throw BerthError.invalidArgument("unknown storage driver \(config.storageDriver)")
+            default:
+                // A storage plugin (GraphDriver): started with the daemon, before anything uses the store.
+                storage = PluginStorageDriver(
+                    name: config.storageDriver, registry: plugins,
+                    home: config.root + "/storage/" + config.storageDriver)
             }
             config.storageDriver = storage.name
             if config.engine.cgroupFavorDynmods, let note = Cgroups.enableFavorDynmods() { logger.info("\(note)") }
             let daemon = try Daemon(
                 configuration: config, storage: storage,
                 networks: ["none": NoneNetworkDriver(), "host": HostNetworkDriver(), "bridge": BridgeDriver()],
-                logger: logger)
+                plugins: plugins, logger: logger)
             try await daemon.prepare()
             logger.info(
                 "berthd starting",
@@ -142,9 +148,11 @@ struct Berthd: AsyncParsableCommand {
             engine = try ConfigFile.load(path: file, choices: choices)
             used = file
         }
-        if let d = overrides.storageDriver, !storageDrivers.contains(d) {
+        if let d = overrides.storageDriver, !storageDrivers.contains(d), engine.plugins.run[d] == nil,
+            (try? PluginDiscovery.find(d, in: engine.plugins.dirs)) == nil
+        {
             throw .invalidArgument(
-                "--storage-driver: unknown storage driver \"\(d)\"; available: \(storageDrivers.joined(separator: ", "))"
+                "--storage-driver: unknown storage driver \"\(d)\"; available: \(storageDrivers.joined(separator: ", ")), or a storage plugin in \(engine.plugins.dirs.joined(separator: ", "))"
             )
         }
         if let n = overrides.defaultNetwork, !networkNames.contains(n) {

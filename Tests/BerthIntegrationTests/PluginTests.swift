@@ -114,6 +114,53 @@ struct PluginTests {
         }
     }
 
+    /// A plugin behind TLS, found by a `NAME.json` with its `TLSConfig`: Berth verifies it with the CA and
+    /// presents its client certificate; without one the plugin's TLS front refuses it.
+    @Test func aPluginIsReachedOverTLS() async throws {
+        try await Self.withDaemon { d, dir in
+            let privateDir = d.root + "/private"
+            try FileManager.default.createDirectory(atPath: privateDir, withIntermediateDirectories: true)
+            let plugin = try PluginProcess(
+                "plugins/volume-dir/berth-volume-dir.py",
+                ["--socket", privateDir + "/dirvol.sock", "--root", d.root + "/tls-data"],
+                socket: privateDir + "/dirvol.sock")
+            defer { plugin.stop() }
+            let pki = try TestPKI(in: d.root + "/pki")
+            let portFile = d.root + "/tls-port"
+            let front = try PluginProcess(
+                "Tests/Fixtures/tls-forward.py",
+                [portFile, pki.serverCert, pki.serverKey, pki.caCert, privateDir + "/dirvol.sock"], socket: portFile)
+            defer { front.stop() }
+            let port = try String(contentsOfFile: portFile, encoding: .utf8)
+            func spec(_ name: String, _ tls: String) throws {
+                try #"{"Name":"\#(name)","Addr":"https://127.0.0.1:\#(port)","TLSConfig":{\#(tls)}}"#
+                    .write(toFile: "\(dir)/\(name).json", atomically: true, encoding: .utf8)
+            }
+            try spec(
+                "tlsvol", #""CAFile":"\#(pki.caCert)","CertFile":"\#(pki.clientCert)","KeyFile":"\#(pki.clientKey)""#)
+            try spec("nocert", #""CAFile":"\#(pki.caCert)""#)
+            try spec("noca", #""CertFile":"\#(pki.clientCert)","KeyFile":"\#(pki.clientKey)""#)
+            try spec(
+                "skipverify",
+                #""InsecureSkipVerify":true,"CertFile":"\#(pki.clientCert)","KeyFile":"\#(pki.clientKey)""#)
+
+            var r = try CLITests.berth(d, ["volume", "create", "-d", "tlsvol", "secure"])
+            #expect(r.status == 0, "\(r.stderr)")
+            r = try CLITests.berth(d, ["run", "--rm", "-v", "secure:/s", "busybox", "sh", "-c", "echo tls > /s/f"])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect((try? String(contentsOfFile: d.root + "/tls-data/secure/f", encoding: .utf8)) == "tls\n")
+            r = try CLITests.berth(d, ["volume", "create", "-d", "skipverify", "unverified"])
+            #expect(r.status == 0, "\(r.stderr)")
+            for name in ["nocert", "noca"] {
+                r = try CLITests.berth(d, ["volume", "create", "-d", name, "refused-\(name)"])
+                #expect(
+                    r.status != 0 && r.stderr.contains("plugin \"\(name)\" is not reachable"), "\(name): \(r.stderr)")
+            }
+            r = try CLITests.berth(d, ["plugin", "ls"])
+            #expect(r.stdout.contains("https://127.0.0.1:\(port)"), "\(r.stdout)")
+        }
+    }
+
     @Test func misbehavingPluginsAreErrorsAndTheDaemonStaysUp() async throws {
         try await Self.withDaemon { d, dir in
             var plugins: [PluginProcess] = []

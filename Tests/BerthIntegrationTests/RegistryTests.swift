@@ -643,31 +643,8 @@ struct RegistryTests {
     /// (config.lua's `registry.certs_dir`), pulled over HTTPS after.
     @Test(arguments: RegistryKind.allCases) func aTLSRegistryIsTrustedThroughCertsD(_ kind: RegistryKind) async throws {
         try await TestDaemon.with { d in
-            let pki = d.root + "/pki"
-            try FileManager.default.createDirectory(atPath: pki, withIntermediateDirectories: true)
-            for args in [
-                [
-                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(pki)/ca.key", "-out",
-                    "\(pki)/ca.crt",
-                    "-days", "1", "-subj", "/CN=berth-test-ca",
-                ],
-                [
-                    "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(pki)/server.key", "-out", "\(pki)/server.csr",
-                    "-subj", "/CN=127.0.0.1",
-                ],
-            ] {
-                let r = try run("/usr/bin/openssl", args)
-                try #require(r.status == 0, "\(r.output)")
-            }
-            try "subjectAltName=IP:127.0.0.1\n".write(toFile: pki + "/ext", atomically: true, encoding: .utf8)
-            let signed = try run(
-                "/usr/bin/openssl",
-                [
-                    "x509", "-req", "-in", "\(pki)/server.csr", "-CA", "\(pki)/ca.crt", "-CAkey", "\(pki)/ca.key",
-                    "-CAcreateserial", "-out", "\(pki)/server.crt", "-days", "1", "-extfile", "\(pki)/ext",
-                ])
-            try #require(signed.status == 0, "\(signed.output)")
-            let registry = try LocalRegistry(in: d.root, kind: kind, tls: ("\(pki)/server.crt", "\(pki)/server.key"))
+            let pki = try TestPKI(in: d.root + "/pki")
+            let registry = try LocalRegistry(in: d.root, kind: kind, tls: (pki.serverCert, pki.serverKey))
             defer { registry.stop() }
             let (layout, _) = try Self.makeLayout(d, tag: "v1")
             try registry.push(layout: layout, tag: "v1", as: "test/tls")
@@ -680,7 +657,7 @@ struct RegistryTests {
             #expect(r.status != 0, "not trusted yet: \(r.stdout)")
             try FileManager.default.createDirectory(
                 atPath: certs + "/" + registry.host, withIntermediateDirectories: true)
-            try FileManager.default.copyItem(atPath: pki + "/ca.crt", toPath: certs + "/\(registry.host)/ca.crt")
+            try FileManager.default.copyItem(atPath: pki.caCert, toPath: certs + "/\(registry.host)/ca.crt")
             r = try CLITests.berth(d, ["pull", name])
             #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
             r = try CLITests.berth(d, ["run", "--rm", name, "cat", "/hello"])

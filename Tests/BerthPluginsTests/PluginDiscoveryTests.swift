@@ -32,6 +32,16 @@ struct PluginDiscoveryTests {
             try FileSystem.writeFile(a + "/viaspec.spec", "unix:///run/elsewhere.sock")
             try FileSystem.writeFile(a + "/viajson.json", #"{"Name":"viajson","Addr":"http://127.0.0.1:8080"}"#)
             try FileSystem.writeFile(a + "/tls.json", #"{"Name":"tls","Addr":"https://127.0.0.1:8443"}"#)
+            try FileSystem.writeFile(a + "/ca.pem", "")
+            try FileSystem.writeFile(
+                a + "/mtls.json",
+                #"{"Name":"mtls","Addr":"tcp://127.0.0.1:8444","TLSConfig":{"CAFile":"\#(a)/ca.pem","CertFile":"\#(a)/ca.pem","KeyFile":"\#(a)/ca.pem"}}"#
+            )
+            try FileSystem.writeFile(
+                a + "/nokey.json", #"{"Name":"nokey","Addr":"https://h:1","TLSConfig":{"CertFile":"\#(a)/ca.pem"}}"#)
+            try FileSystem.writeFile(
+                a + "/noca.json", #"{"Name":"noca","Addr":"https://h:1","TLSConfig":{"CAFile":"/nonexistent/ca"}}"#)
+            try FileSystem.writeFile(a + "/tlsspec.spec", "https://127.0.0.1:8443")
             try FileSystem.writeFile(a + "/junk.spec", "ftp://nowhere")
             let dirs = [a, b]
             // A socket wins over a spec file even in a later directory.
@@ -40,11 +50,18 @@ struct PluginDiscoveryTests {
             #expect(try PluginDiscovery.find("viaspec", in: dirs)?.address == "unix:///run/elsewhere.sock")
             #expect(try PluginDiscovery.find("viajson", in: dirs)?.address == "tcp://127.0.0.1:8080")
             #expect(try PluginDiscovery.find("missing", in: dirs) == nil)
-            #expect(throws: BerthError.self) { _ = try PluginDiscovery.find("tls", in: dirs) }
+            // TLS: an https:// address or a TLSConfig in a .json spec; never in a .spec file.
+            let tls = try PluginDiscovery.find("tls", in: dirs)
+            #expect(tls?.address == "https://127.0.0.1:8443" && tls?.tls == PluginTLS(), "\(String(describing: tls))")
+            let mtls = try PluginDiscovery.find("mtls", in: dirs)
+            #expect(mtls?.address == "https://127.0.0.1:8444" && mtls?.tls?.certFile == a + "/ca.pem")
+            for bad in ["nokey", "noca", "tlsspec"] {
+                #expect(throws: BerthError.self, "\(bad)") { _ = try PluginDiscovery.find(bad, in: dirs) }
+            }
             #expect(throws: BerthError.self) { _ = try PluginDiscovery.find("junk", in: dirs) }
             #expect(throws: BerthError.self) { _ = try PluginDiscovery.find("../etc/passwd", in: dirs) }
             let names = PluginDiscovery.all(in: dirs).map(\.name)
-            #expect(names == ["both", "nested", "viajson", "viaspec"], "\(names)")
+            #expect(names == ["both", "mtls", "nested", "tls", "viajson", "viaspec"], "\(names)")
         }
     }
 

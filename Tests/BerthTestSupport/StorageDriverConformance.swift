@@ -270,6 +270,7 @@ public struct StorageDriverConformance: Sendable {
         try await withTemporaryDirectory { root in
             let driver = try makeDriver(root + "/storage")
             do {
+                try await driver.start()
                 try await body(root, driver)
             } catch {
                 await driver.shutdown()

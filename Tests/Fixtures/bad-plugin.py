@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """A volume plugin that misbehaves, for the daemon's tests:
 
-    bad-plugin.py SOCKET MODE
+    bad-plugin.py SOCKET MODE [KIND]
 
-MODE `slow` answers Plugin.Activate at once and every other call after 30 s; `badjson` answers every
-VolumeDriver call with text that is not JSON; `crash` exits at its first VolumeDriver call; `network`
-activates as a NetworkDriver only.
+It activates as KIND (VolumeDriver by default; NetworkDriver, IpamDriver or GraphDriver). MODE `slow` answers
+Plugin.Activate at once and every other call after 30 s; `badjson` answers every other call with text that
+is not JSON; `crash` exits at its first call after the activation; `network` activates as a NetworkDriver
+only (whatever KIND says).
 """
 import http.server
 import json
@@ -15,6 +16,7 @@ import sys
 import time
 
 path, mode = sys.argv[1], sys.argv[2]
+kind = sys.argv[3] if len(sys.argv) > 3 else "VolumeDriver"
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -25,7 +27,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if length:
             self.rfile.read(length)
         if self.path == "/Plugin.Activate":
-            return self.reply(json.dumps({"Implements": ["NetworkDriver" if mode == "network" else "VolumeDriver"]}))
+            return self.reply(json.dumps({"Implements": ["NetworkDriver" if mode == "network" else kind]}))
         if mode == "slow":
             time.sleep(30)
             return self.reply("{}")

@@ -27,6 +27,12 @@ extension Berth {
         @Option(help: ArgumentHelp("Set metadata on a network.", valueName: "list")) var label: [String] = []
         @Option(name: .shortAndLong, help: ArgumentHelp("Set driver specific options.", valueName: "map"))
         var opt: [String] = []
+        @Option(
+            name: .customLong("ipam-driver"), help: ArgumentHelp("IP Address Management Driver.", valueName: "string"))
+        var ipamDriver = "default"
+        @Option(
+            name: .customLong("ipam-opt"), help: ArgumentHelp("Set IPAM driver specific options.", valueName: "map"))
+        var ipamOpt: [String] = []
         @Argument(help: ArgumentHelp("The network's name.", valueName: "network")) var name: String
 
         func run() throws {
@@ -49,7 +55,12 @@ extension Berth {
             }
             let body: JSONValue = .object([
                 ("Name", .string(name)), ("Driver", .string(driver)), ("Internal", .bool(`internal`)),
-                ("IPAM", .object([("Driver", .string("default")), ("Config", .array(ipam))])),
+                (
+                    "IPAM",
+                    .object([
+                        ("Driver", .string(ipamDriver)), ("Config", .array(ipam)), ("Options", .map(pairs(ipamOpt))),
+                    ])
+                ),
                 ("Labels", .map(pairs(label))), ("Options", .map(pairs(opt))),
             ])
             let r = try berth.daemon.json("POST", "/networks/create", body: body)

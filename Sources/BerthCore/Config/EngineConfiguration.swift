@@ -55,6 +55,22 @@ public struct EngineConfiguration: Sendable, Equatable {
         /// Plugin executables the daemon starts and restarts: name → argv (an absolute path first).
         public var run: [String: [String]] = [:]
         public init() {}
+
+        /// Plugin names are file names: letters, digits, `.`, `_` and `-`, so no name reaches outside the
+        /// directories.
+        public static func isValidName(_ name: String) -> Bool {
+            !name.isEmpty && name.utf8.count <= 128 && !name.hasPrefix(".")
+                && name.unicodeScalars.allSatisfy {
+                    $0.isASCII
+                        && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0))
+                }
+        }
+
+        /// Where plugin `name` may be found in `dir`, in Docker's order: its socket (`NAME.sock`,
+        /// `NAME/NAME.sock`), then its spec files (`NAME.spec`, `NAME.json`).
+        public static func candidatePaths(_ name: String, in dir: String) -> (sockets: [String], specs: [String]) {
+            (["\(dir)/\(name).sock", "\(dir)/\(name)/\(name).sock"], ["\(dir)/\(name).spec", "\(dir)/\(name).json"])
+        }
     }
 
     public struct Registry: Sendable, Equatable {

@@ -137,8 +137,20 @@ extension ShimSpec {
         v?.uint64Value ?? UInt64(v?.stringValue ?? "") ?? 0
     }
 
-    /// A veth pair from a host bridge into the container, configured inside.
+    /// A container's network interface, configured inside: a veth pair the shim makes from a host bridge, or
+    /// (`movesLink`) a link a network plugin made on the host, which the shim moves into the container.
     public struct Interface: Sendable, Equatable {
+        /// A static route: to `destination` ("a.b.c.d/n") through `nextHop`, or on the link when it is empty.
+        public struct Route: Sendable, Equatable {
+            public var destination: String
+            public var nextHop: String
+            public init(destination: String, nextHop: String) {
+                self.destination = destination
+                self.nextHop = nextHop
+            }
+        }
+
+        /// The host bridge of a veth pair; empty when `movesLink`.
         public var bridge: String
         public var hostName: String
         public var peerName: String
@@ -151,6 +163,10 @@ extension ShimSpec {
         public var gateway: String
         /// "02:42:…"; empty lets the kernel choose.
         public var macAddress: String
+        /// `hostName` is an existing host link to move into the container (a network plugin's `SrcName`).
+        public var movesLink = false
+        /// Routes added before the default route.
+        public var routes: [Route] = []
 
         public init(
             bridge: String, hostName: String, peerName: String, containerName: String, mtu: Int, address: String,
@@ -172,7 +188,15 @@ extension ShimSpec {
                 ("bridge", .string(bridge)), ("hostName", .string(hostName)), ("peerName", .string(peerName)),
                 ("containerName", .string(containerName)), ("mtu", .int(mtu)), ("address", .string(address)),
                 ("prefixLength", .int(prefixLength)), ("gateway", .string(gateway)),
-                ("macAddress", .string(macAddress)),
+                ("macAddress", .string(macAddress)), ("movesLink", .bool(movesLink)),
+                (
+                    "routes",
+                    .array(
+                        routes.map {
+                            .object([("destination", .string($0.destination)), ("nextHop", .string($0.nextHop))])
+                        }
+                    )
+                ),
             ])
         }
 
@@ -185,6 +209,10 @@ extension ShimSpec {
                 bridge: bridge, hostName: host, peerName: peer, containerName: name, mtu: j["mtu"]?.intValue ?? 0,
                 address: address, prefixLength: prefix, gateway: j["gateway"]?.stringValue ?? "",
                 macAddress: j["macAddress"]?.stringValue ?? "")
+            movesLink = j["movesLink"]?.boolValue ?? false
+            routes = (j["routes"]?.arrayValue ?? []).map {
+                Route(destination: $0["destination"]?.stringValue ?? "", nextHop: $0["nextHop"]?.stringValue ?? "")
+            }
         }
     }
 

@@ -56,6 +56,10 @@ public protocol StorageDriver: Sendable {
     /// Used by `export` and by host-side reads of a stopped container.
     func mergedTree(id: String) async throws(BerthError) -> [TreeEntry]
 
+    /// Readies the driver; called once when the daemon starts serving, before any other call (a plugin
+    /// driver waits here for its plugin, which the daemon may have just started).
+    func start() async throws(BerthError)
+
     /// Releases whatever the driver holds; called once at daemon shutdown.
     func shutdown() async
 }
@@ -72,6 +76,7 @@ public struct TreeEntry: Sendable, Equatable {
 
 extension StorageDriver {
     public func metadata(id: String) async -> [String: String] { [:] }
+    public func start() async throws(BerthError) {}
     public func shutdown() async {}
 }
 

@@ -27,6 +27,11 @@ extension ContainerService {
         guard let driver = bridgeDriver else { throw .notFound("network \(ref) not found") }
         let network = ref == "bridge" ? try await bridgeNetwork() : findNetwork(ref)
         guard let network else { throw .notFound("network \(ref) not found") }
+        if isPluginNetwork(network) {
+            throw .invalidArgument(
+                "containers join plugin network \(network.name) when they are created (--network \(network.name)); connecting a container to it later is not supported yet"
+            )
+        }
         var record = try lookup(cref)
         let mode = record.networkMode
         if mode == "host" || mode == "none" || mode.hasPrefix("container:") {
@@ -103,7 +108,7 @@ extension ContainerService {
     func disconnectPrimary(_ record: inout ContainerRecord, from network: NetworkRecord) async throws(BerthError) {
         if record.isRunning, record.endpoint != nil {
             _ = berth_nl_link_del("veth" + record.id.prefix(11))
-            detachNetwork(&record)
+            await detachNetwork(&record)
             if let c = record.connections.first(where: { $0.endpoint != nil }), let e = c.endpoint,
                 !e.gateway.isEmpty, networkRecords[c.networkID]?.isInternal == false
             {

@@ -81,7 +81,7 @@ extension ContainerService {
         runtimes[id]?.starting = false
         guard var failed = records[id] else { return error }
         await releaseVolumes(failed)
-        detachNetwork(&failed)
+        await detachNetwork(&failed)
         detachConnections(&failed)
         let code = error.code.name == "start" ? error.code.errno : 125
         failed.exitCode = code
@@ -265,7 +265,7 @@ extension ContainerService {
         record.oomKilled = status.oomKilled
         record.finishedAt = status.finishedAt > 0 ? status.finishedAt : Clock.nowNanos()
         record.error = status.error
-        detachNetwork(&record)
+        await detachNetwork(&record)
         detachConnections(&record)
         // A container removed on exit goes straight to `removing` (one write instead of two).
         if record.autoRemove { record.status = .removing }

@@ -75,6 +75,31 @@ extension ContainerService {
         }
     }
 
+    /// Holds the host-wide lock under which a subnet is chosen and recorded (so two daemons never take the
+    /// same block); close the descriptor to release it.
+    static func lockSubnets() -> Int32 {
+        let lock = open("/run/berth-ipam.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        if lock >= 0 { flock(lock, LOCK_EX) }
+        return lock
+    }
+
+    /// `requested` if nothing on the host overlaps it, else the first free block of the default pools.
+    func chooseSubnet(_ requested: IPv4Subnet?) throws(BerthError) -> IPv4Subnet {
+        let used = usedSubnets()
+        if let requested {
+            if let other = used.first(where: { $0.overlaps(requested) }) {
+                throw .forbidden("invalid pool request: Pool overlaps with other one on this address space (\(other))")
+            }
+            return requested
+        }
+        guard let free = SubnetAllocator(pools: configuration.engine.network.pools).allocate(avoiding: used) else {
+            throw .forbidden(
+                "could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network"
+            )
+        }
+        return free
+    }
+
     /// Makes a bridge network: checks or chooses its subnet (one choice at a time on this host, so two
     /// daemons never take the same block), creates the bridge, records it.
     func makeNetwork(
@@ -82,24 +107,9 @@ extension ContainerService {
         labels: [String: String]
     ) async throws(BerthError) -> NetworkRecord {
         guard let driver = bridgeDriver else { throw .notFound("network driver bridge not found") }
-        let lock = open("/run/berth-ipam.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        if lock >= 0 { flock(lock, LOCK_EX) }
+        let lock = Self.lockSubnets()
         defer { if lock >= 0 { close(lock) } }
-        let used = usedSubnets()
-        let subnet: IPv4Subnet
-        if let requested {
-            if let other = used.first(where: { $0.overlaps(requested) }) {
-                throw .forbidden("invalid pool request: Pool overlaps with other one on this address space (\(other))")
-            }
-            subnet = requested
-        } else {
-            guard let free = SubnetAllocator(pools: configuration.engine.network.pools).allocate(avoiding: used) else {
-                throw .forbidden(
-                    "could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network"
-                )
-            }
-            subnet = free
-        }
+        let subnet = try chooseSubnet(requested)
         let gw = gateway ?? subnet.host(1) ?? subnet.network
         guard subnet.contains(gw), gw != subnet.network, gw != subnet.last else {
             throw .invalidArgument("no matching subnet for gateway \(gw)")
@@ -143,6 +153,9 @@ extension ContainerService {
             try writeEtcFiles(record, nameserver: first.flatMap { $0.name == "bridge" ? nil : $0.options["gateway"] })
             return
         }
+        if let network = pluginNetwork(for: record.networkMode) {
+            return try await attachPluginNetwork(&record, spec: &spec, network: network)
+        }
         guard let driver = bridgeDriver, let network = try await bridgeNetwork(for: record.networkMode) else {
             try writeEtcFiles(record)
             return
@@ -179,8 +192,11 @@ extension ContainerService {
     }
 
     /// Releases the container's address (the veth pair goes with its network namespace).
-    func detachNetwork(_ record: inout ContainerRecord) {
+    func detachNetwork(_ record: inout ContainerRecord) async {
         guard let endpoint = record.endpoint else { return }
+        if let network = pluginNetwork(for: record.networkMode) {
+            return await detachPluginNetwork(&record, network: network)
+        }
         record.endpoint = nil
         if !record.ports.isEmpty {
             releasePorts(&record)
@@ -197,6 +213,7 @@ extension ContainerService {
 
     /// After a restart: sets up the networks of running containers again and takes back their addresses.
     func restoreNetworks() async {
+        restorePluginAddresses()
         guard let driver = bridgeDriver else { return }
         defer { applyFirewallQuietly() }
         for r in records.values where r.isRunning {
@@ -260,6 +277,11 @@ extension ContainerService {
         }
         var options: [(String, JSONValue)] = []
         if let bridge = r.options["bridge"] { options.append(("com.docker.network.bridge.name", .string(bridge))) }
+        var ipamOptions: [(String, JSONValue)] = []
+        for (k, v) in r.options.sorted(by: { $0.key < $1.key }) {
+            if k.hasPrefix("opt.") { options.append((String(k.dropFirst(4)), .string(v))) }
+            if k.hasPrefix("ipamopt.") { ipamOptions.append((String(k.dropFirst(8)), .string(v))) }
+        }
         let ipam: JSONValue =
             r.options["subnet"].map { subnet in
                 .array([.object([("Subnet", .string(subnet)), ("Gateway", .string(r.options["gateway"] ?? ""))])])
@@ -268,7 +290,13 @@ extension ContainerService {
             ("Name", .string(r.name)), ("Id", .string(r.id)), ("Created", .string(r.created)),
             ("Scope", .string("local")), ("Driver", .string(r.driver)), ("EnableIPv4", .bool(true)),
             ("EnableIPv6", .bool(false)),
-            ("IPAM", .object([("Driver", .string("default")), ("Options", .null), ("Config", ipam)])),
+            (
+                "IPAM",
+                .object([
+                    ("Driver", .string(r.options["ipam.driver"] ?? "default")),
+                    ("Options", ipamOptions.isEmpty ? .null : .object(ipamOptions)), ("Config", ipam),
+                ])
+            ),
             ("Internal", .bool(r.isInternal)), ("Attachable", .bool(false)), ("Ingress", .bool(false)),
             ("ConfigFrom", .object([("Network", .string(""))])), ("ConfigOnly", .bool(false)),
             ("Containers", .object(containers)), ("Options", .object(options)), ("Labels", .map(r.labels)),
@@ -327,9 +355,14 @@ extension ContainerService {
         }
         if findNetwork(name)?.name == name { throw .conflict("network with name \(name) already exists") }
         let driver = body["Driver"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? "bridge"
-        guard driver == "bridge" else {
-            if networks[driver] != nil { throw .forbidden("only one instance of \"\(driver)\" network is allowed") }
-            throw .notFound("plugin \"\(driver)\" not found")
+        if driver != "bridge", networks[driver] != nil {
+            throw .forbidden("only one instance of \"\(driver)\" network is allowed")
+        }
+        let ipamDriver = body["IPAM"]?["Driver"]?.stringValue ?? ""
+        if driver == "bridge", !ipamDriver.isEmpty, ipamDriver != "default" {
+            throw .invalidArgument(
+                "the bridge driver takes its addresses from Berth's own IPAM; --ipam-driver \(ipamDriver) works with network driver plugins"
+            )
         }
         let configs = body["IPAM"]?["Config"]?.arrayValue ?? []
         if configs.count > 1 { throw .invalidArgument("only one IPv4 subnet per network is supported") }
@@ -347,6 +380,13 @@ extension ContainerService {
                 guard subnet != nil else { throw .invalidArgument("a gateway needs a subnet (--subnet)") }
                 gateway = parsed
             }
+        }
+        if driver != "bridge" {
+            let record = try await makePluginNetwork(
+                name: name, driver: driver, ipamDriver: ipamDriver, subnet: subnet, gateway: gateway, body: body)
+            events.publish(
+                type: "network", action: "create", id: record.id, attributes: ["name": name, "type": driver])
+            return (record.id, "")
         }
         let bridgeName = body["Options"]?["com.docker.network.bridge.name"]?.stringValue
         let record = try await makeNetwork(
@@ -370,8 +410,12 @@ extension ContainerService {
                 "error while removing network: network \(r.name) id \(r.id) has active endpoints (\(attached.map(\.name).sorted().joined(separator: ", ")))"
             )
         }
-        await dns.stop(network: r.id)
-        try await bridgeDriver?.deleteNetwork(r)
+        if isPluginNetwork(r) {
+            try await deletePluginNetwork(r)
+        } else {
+            await dns.stop(network: r.id)
+            try await bridgeDriver?.deleteNetwork(r)
+        }
         unlink("\(networksDir)/\(r.id).json")
         networkRecords[r.id] = nil
         applyFirewallQuietly()

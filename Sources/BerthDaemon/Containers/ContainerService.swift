@@ -45,6 +45,9 @@ actor ContainerService {
     /// Bridge networks (the default `bridge` and user networks) by ID, and those set up in this run.
     var networkRecords: [String: NetworkRecord] = [:]
     var networksUp: Set<String> = []
+    /// Addresses of plugin networks that use Berth's own IPAM, by network ID (rebuilt from the running
+    /// containers after a restart).
+    var pluginAddresses: [String: AddressAllocator] = [:]
     /// When this daemon started: the creation time shown for the built-in host and none networks.
     let startedText = Clock.rfc3339Nano(Clock.nowNanos())
     /// Host ports held for running containers' published ports.

@@ -39,6 +39,13 @@ public struct CurlTransfer {
     public var hashSeed: FastSHA256? = nil
     /// The CA bundle to verify the registry with (`certs.d/HOST/ca.crt`).
     public var caFile: String? = nil
+    /// A client certificate and its key (PEM), for servers that ask for one.
+    public var certFile: String? = nil
+    public var keyFile: String? = nil
+    /// false: accept any server certificate (a plugin's `InsecureSkipVerify`).
+    public var verifyPeer = true
+    /// The whole exchange's limit (0: none; `stallSeconds` still applies).
+    public var timeoutSeconds = 0
     public var connectTimeoutSeconds = 15
     /// Abort when less than 1 byte/s arrives for this long.
     public var stallSeconds = 60
@@ -80,6 +87,13 @@ public struct CurlTransfer {
             _ = berth_curl_setopt_ptr(curl, CURLOPT_ERRORBUFFER, errBuf.baseAddress)
             _ = berth_curl_setopt_slist(curl, CURLOPT_HTTPHEADER, list)
             if let caFile { _ = berth_curl_setopt_str(curl, CURLOPT_CAINFO, caFile) }
+            if let certFile { _ = berth_curl_setopt_str(curl, CURLOPT_SSLCERT, certFile) }
+            if let keyFile { _ = berth_curl_setopt_str(curl, CURLOPT_SSLKEY, keyFile) }
+            if !verifyPeer {
+                _ = berth_curl_setopt_long(curl, CURLOPT_SSL_VERIFYPEER, 0)
+                _ = berth_curl_setopt_long(curl, CURLOPT_SSL_VERIFYHOST, 0)
+            }
+            if timeoutSeconds > 0 { _ = berth_curl_setopt_long(curl, CURLOPT_TIMEOUT, timeoutSeconds) }
             _ = berth_curl_setopt_datafn(curl, CURLOPT_WRITEFUNCTION, curlWrite)
             _ = berth_curl_setopt_ptr(curl, CURLOPT_WRITEDATA, context.toOpaque())
             _ = berth_curl_setopt_datafn(curl, CURLOPT_HEADERFUNCTION, curlHeader)

@@ -159,6 +159,8 @@ int berth_nl_link_del(const char *name);
 int berth_nl_link_set(const char *name, const struct berth_link_settings *settings);
 int berth_nl_addr_add(const char *name, const uint8_t addr[4], int prefix);
 int berth_nl_route_add_default(const uint8_t gateway[4], const char *dev);
+/// A route to `dst`/`prefix` through `gateway`, or on the link when `gateway` is NULL (scope link).
+int berth_nl_route_add(const uint8_t dst[4], int prefix, const uint8_t *gateway, const char *dev);
 
 /// A veth pair from a bridge into the network namespace of `pid`, named `container_name` there.
 struct berth_veth_config {
@@ -177,6 +179,29 @@ struct berth_veth_config {
 /// -errno, with the failing step in `err`.
 int berth_net_attach_veth(const struct berth_veth_config *config, char *err, size_t err_len);
 
+/// Moves the existing host link `name` (made by a network plugin) into the network namespace at `netns_path`
+/// (`/proc/PID/ns/net`, or a sandbox's bind mount), renamed `container_name` there, with `mac` (NULL: its own)
+/// and `mtu` (0: its own). Returns 0 or -errno, with the failing step in `err`.
+int berth_net_move_link(const char *name, const char *netns_path, const char *container_name, const uint8_t *mac,
+                        int mtu, char *err, size_t err_len);
+
+/// A new network namespace, bind-mounted on `path` (created; it must not exist), with `lo` up: a container's
+/// sandbox made before the container, so a network plugin can be told its `SandboxKey`. The calling thread
+/// enters the new namespace and returns to its own before this returns (CLONE_NEWNET is per thread), so any
+/// thread of the daemon may call it. Returns 0 or -errno, with the failing step in `err`.
+int berth_netns_create(const char *path, char *err, size_t err_len);
+
+/// Unmounts (lazily) and removes a namespace made by berth_netns_create; the namespace goes with its last user.
+int berth_netns_remove(const char *path);
+
+/// A static route of an interface: to `dst`/`prefix`, through `gateway` or (has_gateway 0) on the link.
+struct berth_net_route {
+    uint8_t dst[4];
+    int prefix;
+    int has_gateway;
+    uint8_t gateway[4];
+};
+
 /// An interface as the container's first process configures it, inside its namespace, before execve.
 struct berth_net_inside {
     const char *name;
@@ -184,9 +209,15 @@ struct berth_net_inside {
     int prefix;
     int has_gateway;
     uint8_t gateway[4];
+    const struct berth_net_route *routes;  // static routes (a network plugin's), added before the default
+    int n_routes;
+    const char *rename_from;  // a plugin's interface made inside the namespace under this name: renamed first
+    int has_mac;
+    uint8_t mac[6];           // set with the rename
 };
 
-/// Brings the interface up, adds its address and the default route (in the caller's namespace).
+/// Brings the interface up, adds its address, its static routes and the default route (in the caller's
+/// namespace). A gateway outside the interface's subnet gets an on-link route first.
 int berth_net_configure_inside(const struct berth_net_inside *inside, char *err, size_t err_len);
 
 // ---------------------------------------------------------------------------------------------------------
