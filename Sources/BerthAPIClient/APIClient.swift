@@ -116,11 +116,17 @@ public struct APIClient: Sendable {
             Self.requestBytes(
                 method: method, path: path, query: query, headers: headers + [("Connection", "close")], body: body,
                 prefix: pathPrefix))
+        return try Self.readResponse(conn, method: method)
+    }
+
+    /// The whole response on `conn` (no body for HEAD, 204 and 304).
+    static func readResponse(_ conn: Connection, method: String) throws(BerthError) -> Response {
         let (status, hdrs) = try conn.readHead()
         var out: [UInt8] = []
         if method != "HEAD", status != 204, status != 304 {
             try conn.readBody(headers: hdrs) {
-                out.append(contentsOf: $0); return true
+                out.append(contentsOf: $0)
+                return true
             }
         }
         return Response(status: status, headers: hdrs, body: out)
@@ -205,13 +211,7 @@ public struct APIClient: Sendable {
                 method: method, path: path, query: query, headers: headers + [("Connection", "close")], body: nil,
                 chunked: true, prefix: pathPrefix))
         try Self.sendChunks(conn, from: input)
-        let (status, hdrs) = try conn.readHead()
-        var out: [UInt8] = []
-        try conn.readBody(headers: hdrs) {
-            out.append(contentsOf: $0)
-            return true
-        }
-        return Response(status: status, headers: hdrs, body: out)
+        return try Self.readResponse(conn, method: method)
     }
 
     /// `input` to its end as HTTP chunks, then the last chunk.

@@ -175,7 +175,8 @@ public final class Daemon: Sendable {
 
     /// Adopts containers that kept running, then serves the API on every host until cancelled.
     public func run() async throws {
-        let supervisor = PluginSupervisor(programs: configuration.engine.plugins.run, logger: logger)
+        let supervisor = PluginSupervisor(
+            programs: configuration.engine.plugins.run, registry: plugins, logger: logger)
         let supervising = Task { await supervisor.run() }
         do {
             try await storage.start()

@@ -31,6 +31,9 @@ public actor PluginRegistry {
     let logger: Logger
     private var active: [String: Active] = [:]
     private var failures: [String: String] = [:]
+    /// A call sent right after each activation of a plugin, before any other (a graph driver's `Init`, which
+    /// a restarted plugin needs again).
+    private var activationCalls: [String: (method: String, body: JSONValue)] = [:]
 
     public init(dirs: [String], timeoutSeconds: Int, runner: any BlockingRunner, logger: Logger) {
         self.dirs = dirs
@@ -65,6 +68,12 @@ public actor PluginRegistry {
             throw error
         }
         let implements = answer["Implements"]?.stringArray ?? []
+        if let first = activationCalls[name] {
+            do { _ = try await send(endpoint, first.method, first.body) } catch {
+                failures[name] = error.message
+                throw error
+            }
+        }
         let entry = Active(endpoint: endpoint, implements: implements)
         active[name] = entry
         failures[name] = nil
@@ -72,6 +81,16 @@ public actor PluginRegistry {
             "plugin activated",
             metadata: ["plugin": "\(name)", "address": "\(endpoint.address)", "implements": "\(implements)"])
         return entry
+    }
+
+    /// Forgets plugin `name`'s activation (its process went away): its next use activates it again.
+    public func forget(_ name: String) {
+        active[name] = nil
+    }
+
+    /// Sends `/METHOD` with `body` to plugin `name` after each of its activations, before anything else.
+    public func onActivation(_ name: String, call method: String, _ body: JSONValue) {
+        activationCalls[name] = (method, body)
     }
 
     /// Calls `/METHOD` of plugin `name` (activated as `kind`). A plugin that cannot be reached is activated

@@ -44,8 +44,17 @@ public final class PluginStorageDriver: StorageDriver {
     }
 
     /// Activates the plugin (waiting up to `waitSeconds` for it to appear, as a plugin the daemon starts itself
-    /// may not be listening yet) and calls its `Init` with the home directory.
+    /// may not be listening yet); its `Init` with the home directory follows this and every later activation
+    /// (a plugin that restarted knows nothing).
     public func start() async throws(BerthError) {
+        let parent = String(home[..<(home.lastIndex(of: "/") ?? home.endIndex)])
+        try FileSystem.createDirectory(parent, mode: 0o700)
+        await registry.onActivation(
+            name, call: "GraphDriver.Init",
+            .object([
+                ("Home", .string(home)), ("Opts", .array([])), ("UIDMaps", .array([])), ("GIDMaps", .array([])),
+            ]))
+        await registry.forget(name)  // activated again now, so Init follows
         let deadline = berth_monotonic_ns() + Int64(waitSeconds) * 1_000_000_000
         while true {
             do {
@@ -59,13 +68,6 @@ public final class PluginStorageDriver: StorageDriver {
                 try? await Task.sleep(nanoseconds: 100_000_000)
             }
         }
-        let parent = String(home[..<(home.lastIndex(of: "/") ?? home.endIndex)])
-        try FileSystem.createDirectory(parent, mode: 0o700)
-        _ = try await call(
-            "Init",
-            .object([
-                ("Home", .string(home)), ("Opts", .array([])), ("UIDMaps", .array([])), ("GIDMaps", .array([])),
-            ]))
         if let bytes = try? FileSystem.readFile(layersFile), let json = try? JSONValue.parse(bytes: bytes) {
             state.withLock { $0.parents = json.stringMap ?? [:] }
         }

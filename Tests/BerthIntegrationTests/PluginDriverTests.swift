@@ -235,6 +235,16 @@ struct PluginDriverTests {
         #expect(r.stdout == "kept\ngone\n", "\(r.stdout) \(r.stderr)")
         r = try CLITests.berth(d, ["start", "-a", "c1"])
         #expect(r.status == 0, "\(r.stderr)")
+
+        // The plugin dies: berthd starts it again, activates it at the next call and sends Init again first.
+        let pids = try run("/usr/bin/pgrep", ["-f", dir + "/copyfs.sock"]).output.split(separator: "\n")
+        try #require(!pids.isEmpty)
+        for pid in pids { kill(pid_t(pid) ?? 0, SIGKILL) }
+        for _ in 0..<100 where d.log().components(separatedBy: "berth-storage-copy: serving").count < 4 {
+            usleep(50_000)
+        }
+        r = try CLITests.berth(d, ["run", "--rm", "committed:1", "cat", "/f"])
+        #expect(r.status == 0 && r.stdout == "kept\n", "\(r.stdout) \(r.stderr)")
         r = try CLITests.berth(d, ["rm", "c1"])
         #expect(r.status == 0, "\(r.stderr)")
         r = try CLITests.berth(d, ["rmi", "committed:1"])

@@ -1,5 +1,6 @@
 import BerthCore
 import BerthOS
+import BerthPlugins
 import CBerthLinux
 import Glibc
 import Logging
@@ -26,8 +27,13 @@ actor PluginSupervisor {
     private var children: [String: Child] = [:]
     private var stopping = false
 
-    init(programs: [String: [String]], logger: Logger) {
+    /// Told when a program exits: its activation is forgotten, so its next use activates the new process
+    /// (and sends what must follow an activation, such as a graph driver's `Init`).
+    let registry: PluginRegistry?
+
+    init(programs: [String: [String]], registry: PluginRegistry? = nil, logger: Logger) {
         self.programs = programs
+        self.registry = registry
         self.logger = logger
     }
 
@@ -36,13 +42,15 @@ actor PluginSupervisor {
         for name in programs.keys.sorted() { children[name] = Child() }
         while !stopping {
             let now = UInt64(berth_monotonic_ns() / 1_000_000)
-            for name in children.keys.sorted() { tick(name, now: now) }
+            for name in children.keys.sorted() where tick(name, now: now) { await registry?.forget(name) }
             try? await Task.sleep(nanoseconds: 100_000_000)
         }
     }
 
-    private func tick(_ name: String, now: UInt64) {
-        guard var child = children[name] else { return }
+    /// Restarts the program `name` when it is due. - Returns: whether it was found to have exited.
+    private func tick(_ name: String, now: UInt64) -> Bool {
+        guard var child = children[name] else { return false }
+        var exited = false
         drain(name, &child)
         if child.pid > 0 {
             var status: Int32 = 0
@@ -59,12 +67,14 @@ actor PluginSupervisor {
                     ])
                 child.delayMs = min(child.delayMs * 2, 30_000)
                 child.pid = 0
+                exited = true
             }
         }
         if child.pid == 0, now >= child.nextStart, let argv = programs[name] {
             start(name, argv, &child, now: now)
         }
         children[name] = child
+        return exited
     }
 
     private func start(_ name: String, _ argv: [String], _ child: inout Child, now: UInt64) {
