@@ -108,14 +108,17 @@ public struct PluginNetworkDriver: Sendable {
     /// still work with Docker).
     public static let linkInSandbox = "io.berth.link-in-sandbox"
 
-    /// `Join`: the interface the plugin made for the endpoint, for the container whose network namespace is
-    /// bind-mounted at `sandboxKey`.
-    public func join(network: String, endpoint: String, sandboxKey: String) async throws(BerthError) -> Joined {
+    /// `Join`: the interface the plugin made for the endpoint, for the container whose network namespace is at
+    /// `sandboxKey`; `offerInside`: the plugin may make it inside that namespace.
+    public func join(network: String, endpoint: String, sandboxKey: String, offerInside: Bool) async throws(BerthError)
+        -> Joined
+    {
         let reply = try await call(
             "Join",
             .object([
                 ("NetworkID", .string(network)), ("EndpointID", .string(endpoint)),
-                ("SandboxKey", .string(sandboxKey)), ("Options", .object([(Self.linkInSandbox, .bool(true))])),
+                ("SandboxKey", .string(sandboxKey)),
+                ("Options", .object(offerInside ? [(Self.linkInSandbox, .bool(true))] : [])),
             ]))
         let source = reply["InterfaceName"]?["SrcName"]?.stringValue ?? ""
         let prefix = reply["InterfaceName"]?["DstPrefix"]?.stringValue ?? ""

@@ -27,11 +27,6 @@ extension ContainerService {
         guard let driver = bridgeDriver else { throw .notFound("network \(ref) not found") }
         let network = ref == "bridge" ? try await bridgeNetwork() : findNetwork(ref)
         guard let network else { throw .notFound("network \(ref) not found") }
-        if isPluginNetwork(network) {
-            throw .invalidArgument(
-                "containers join plugin network \(network.name) when they are created (--network \(network.name)); connecting a container to it later is not supported yet"
-            )
-        }
         var record = try lookup(cref)
         let mode = record.networkMode
         if mode == "host" || mode == "none" || mode.hasPrefix("container:") {
@@ -42,7 +37,7 @@ extension ContainerService {
         if isAttached(record, to: network) {
             throw .forbidden("endpoint with name \(record.name) already exists in network \(network.name)")
         }
-        try await ensureUp(network)
+        if !isPluginNetwork(network) { try await ensureUp(network) }
         var c = ContainerRecord.Connection(networkID: network.id)
         c.aliases = config?["Aliases"]?.stringArray ?? []
         if let ip = config?["IPAMConfig"]?["IPv4Address"]?.stringValue, !ip.isEmpty {
@@ -55,6 +50,15 @@ extension ContainerService {
             let used = Set(record.connections.map(\.ifname) + (record.endpoint == nil ? [] : ["eth0"]))
             c.ifname = (0...64).map { "eth\($0)" }.first { !used.contains($0) } ?? "eth65"
             let routed = c.ifname == "eth0" && !network.isInternal
+            if isPluginNetwork(network) {
+                c.endpoint = try await connectLive(record, network, &c, pid: record.pid, route: routed)
+                record.connections.append(c)
+                try save(record)
+                events.publish(
+                    type: "network", action: "connect", id: network.id,
+                    attributes: ["container": record.id, "name": network.name])
+                return
+            }
             let endpoint = try await driver.createEndpoint(
                 network: network, endpointID: Self.connectionEndpointID(record.id, network.id),
                 requested: IPv4Address(c.requestedIP))
@@ -87,7 +91,10 @@ extension ContainerService {
             return
         }
         let c = record.connections.remove(at: index)
-        if let endpoint = c.endpoint {
+        if let endpoint = c.endpoint, isPluginNetwork(network) {
+            await releasePluginEndpoint(
+                network, endpointID: Self.pluginEndpointID(record.id, network.id), address: endpoint.ipAddress)
+        } else if let endpoint = c.endpoint {
             // The host end takes the container end with it.
             _ = berth_nl_link_del("veth" + Self.connectionEndpointID(record.id, network.id).prefix(11))
             bridgeDriver?.deleteEndpoint(
@@ -165,6 +172,32 @@ extension ContainerService {
         }
     }
 
+    /// A plugin network's interface into a running container: the plugin makes it on the host (its namespace
+    /// is `/proc/PID/ns/net`), berthd moves it in and `berth-shim netconf` configures it.
+    func connectLive(
+        _ record: ContainerRecord, _ network: NetworkRecord, _ c: inout ContainerRecord.Connection, pid: Int32,
+        route: Bool
+    ) async throws(BerthError) -> EndpointInfo {
+        let endpointID = Self.pluginEndpointID(record.id, network.id)
+        let index = Int(c.ifname.dropFirst(3)) ?? 1
+        let endpoint = try await pluginEndpoint(
+            network, endpointID: endpointID, requestedIP: c.requestedIP, mac: "", index: index,
+            sandboxKey: "/proc/\(pid)/ns/net", offerInside: false)
+        do throws(BerthError) {
+            guard let i = endpoint.interface else { throw .internalError("network \(network.name): no interface") }
+            c.ifname = i.containerName
+            var message = [CChar](repeating: 0, count: 256)
+            let rc = berth_net_move_link(
+                i.hostName, "/proc/\(pid)/ns/net", i.containerName, nil, 0, &message, message.count)
+            if rc < 0 { throw BerthError(.system(-rc), "network connect: \(String(nulTerminated: message))") }
+            try configureInside(endpoint, ifname: i.containerName, pid: pid, route: route)
+        } catch {
+            await releasePluginEndpoint(network, endpointID: endpointID, address: endpoint.ipAddress)
+            throw error
+        }
+        return endpoint
+    }
+
     func registerNames(_ record: ContainerRecord, on network: NetworkRecord, endpoint: EndpointInfo, aliases: [String])
     {
         guard network.name != "bridge", let address = IPv4Address(endpoint.ipAddress) else { return }
@@ -174,16 +207,39 @@ extension ContainerService {
             address: address)
     }
 
-    /// At start: the connected networks' interfaces (after the first network's), no default route.
+    /// At start: the connected networks' interfaces (after the first network's), no default route. On a
+    /// failure the connections made so far are released.
     func attachConnections(_ record: inout ContainerRecord, spec: inout ShimSpec) async throws(BerthError) {
+        do { try await attachEachConnection(&record, spec: &spec) } catch {
+            await detachConnections(&record)
+            throw error
+        }
+    }
+
+    private func attachEachConnection(_ record: inout ContainerRecord, spec: inout ShimSpec) async throws(BerthError) {
         guard let driver = bridgeDriver else { return }
         for k in record.connections.indices {
             guard let network = networkRecords[record.connections[k].networkID] else { continue }
-            try await ensureUp(network)
             // eth0 and the default route go to the first connected network when the container was
             // disconnected from the network it was created on.
             let first = spec.interfaces.isEmpty && record.primaryDetached
-            let ifname = "eth\(spec.interfaces.count + (spec.interfaces.isEmpty && !first ? 1 : 0))"
+            let index = spec.interfaces.count + (spec.interfaces.isEmpty && !first ? 1 : 0)
+            if isPluginNetwork(network) {
+                // Inside the container's sandbox when it has one (its first network is a plugin's); else the
+                // plugin's interface is moved into the namespace the shim makes.
+                let sandbox = spec.joinNetworkNamespace
+                var endpoint = try await pluginEndpoint(
+                    network, endpointID: Self.pluginEndpointID(record.id, network.id),
+                    requestedIP: record.connections[k].requestedIP, mac: "", index: index,
+                    sandboxKey: sandbox ?? "", offerInside: sandbox != nil)
+                if !first { endpoint.interface?.gateway = "" }
+                if let i = endpoint.interface { spec.interfaces.append(i) }
+                record.connections[k].ifname = endpoint.interface?.containerName ?? "eth\(index)"
+                record.connections[k].endpoint = endpoint
+                continue
+            }
+            try await ensureUp(network)
+            let ifname = "eth\(index)"
             var endpoint = try await driver.createEndpoint(
                 network: network, endpointID: Self.connectionEndpointID(record.id, network.id),
                 requested: IPv4Address(record.connections[k].requestedIP))
@@ -196,12 +252,18 @@ extension ContainerService {
         }
     }
 
-    /// At exit: the connected networks' addresses go back.
-    func detachConnections(_ record: inout ContainerRecord) {
+    /// At exit: the connected networks' addresses go back (and plugin networks' endpoints).
+    func detachConnections(_ record: inout ContainerRecord) async {
         for k in record.connections.indices {
             guard let endpoint = record.connections[k].endpoint,
                 let network = networkRecords[record.connections[k].networkID]
             else { continue }
+            if isPluginNetwork(network) {
+                record.connections[k].endpoint = nil
+                await releasePluginEndpoint(
+                    network, endpointID: Self.pluginEndpointID(record.id, network.id), address: endpoint.ipAddress)
+                continue
+            }
             bridgeDriver?.deleteEndpoint(
                 network: network, endpointID: Self.connectionEndpointID(record.id, network.id),
                 address: endpoint.ipAddress)

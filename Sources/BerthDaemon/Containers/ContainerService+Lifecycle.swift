@@ -82,7 +82,7 @@ extension ContainerService {
         guard var failed = records[id] else { return error }
         await releaseVolumes(failed)
         await detachNetwork(&failed)
-        detachConnections(&failed)
+        await detachConnections(&failed)
         let code = error.code.name == "start" ? error.code.errno : 125
         failed.exitCode = code
         failed.error = error.message
@@ -266,7 +266,7 @@ extension ContainerService {
         record.finishedAt = status.finishedAt > 0 ? status.finishedAt : Clock.nowNanos()
         record.error = status.error
         await detachNetwork(&record)
-        detachConnections(&record)
+        await detachConnections(&record)
         // A container removed on exit goes straight to `removing` (one write instead of two).
         if record.autoRemove { record.status = .removing }
         saveQuietly(record, durable: false)

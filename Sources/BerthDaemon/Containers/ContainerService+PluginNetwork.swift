@@ -1,3 +1,4 @@
+import BerthArchive
 import BerthCore
 import BerthOS
 import BerthPlugins
@@ -171,79 +172,111 @@ extension ContainerService {
         pluginAddresses[r.id]?.release(address)
     }
 
-    /// At start, for a container on plugin network `network`: its address, the plugin's endpoint and join, and
-    /// the interface the shim moves in. On any failure the plugin's endpoint and the address go back.
-    func attachPluginNetwork(_ record: inout ContainerRecord, spec: inout ShimSpec, network: NetworkRecord)
-        async throws(BerthError)
-    {
+    /// The endpoint ID of a container on a plugin network it was connected to (`network connect`): 64 hex
+    /// digits like Docker's, the same at every start.
+    static func pluginEndpointID(_ containerID: String, _ networkID: String) -> String {
+        let hash = FastSHA256()
+        hash.update(Array("\(containerID)/\(networkID)".utf8))
+        return hash.finalizeHex()
+    }
+
+    /// An endpoint of plugin network `network`: its address (`requestedIP` or the next free one), the plugin's
+    /// `CreateEndpoint` and `Join`, and the interface to bring in, named the plugin's `DstPrefix` followed by
+    /// `index` (eth0, eth1, …). On any failure the plugin's endpoint and the address go back.
+    func pluginEndpoint(
+        _ network: NetworkRecord, endpointID: String, requestedIP: String, mac: String, index: Int,
+        sandboxKey: String, offerInside: Bool
+    ) async throws(BerthError) -> EndpointInfo {
         guard let plugins, let subnet = network.options["subnet"].flatMap({ IPv4Subnet($0) }) else {
             throw .internalError("network \(network.name) has no subnet")
         }
-        if !(try Self.requestedPorts(record)).isEmpty {
-            throw .invalidArgument(
-                "port publishing is not supported on plugin network \(network.name) (driver \(network.driver))")
-        }
-        let links = try linkHosts(record)
         let plugin = PluginNetworkDriver(name: network.driver, registry: plugins)
-        let address = try await takePluginAddress(network, subnet: subnet, requested: IPv4Address(record.requestedIP))
-        var endpoint = EndpointInfo()
-        let sandbox = sandboxKey(record.id)
+        let address = try await takePluginAddress(network, subnet: subnet, requested: IPv4Address(requestedIP))
         do throws(BerthError) {
-            try makeSandbox(sandbox)
-            let mac = try await plugin.createEndpoint(
-                network: network.id, endpoint: record.id, address: "\(address)/\(subnet.prefixLength)",
-                macAddress: record.requestedMAC)
+            let given = try await plugin.createEndpoint(
+                network: network.id, endpoint: endpointID, address: "\(address)/\(subnet.prefixLength)",
+                macAddress: mac)
             let joined: PluginNetworkDriver.Joined
             do {
-                joined = try await plugin.join(network: network.id, endpoint: record.id, sandboxKey: sandbox)
+                joined = try await plugin.join(
+                    network: network.id, endpoint: endpointID, sandboxKey: sandboxKey, offerInside: offerInside)
             } catch {
-                try? await plugin.deleteEndpoint(network: network.id, endpoint: record.id)
+                try? await plugin.deleteEndpoint(network: network.id, endpoint: endpointID)
                 throw error
             }
+            var endpoint = EndpointInfo()
             endpoint.ipAddress = address.description
             endpoint.prefixLength = subnet.prefixLength
             endpoint.gateway = network.isInternal ? "" : joined.gateway
-            endpoint.macAddress = record.requestedMAC.isEmpty ? mac : record.requestedMAC
+            endpoint.macAddress = mac.isEmpty ? given : mac
             var interface = ShimSpec.Interface(
-                bridge: "", hostName: joined.sourceName, peerName: "", containerName: joined.destinationPrefix + "0",
-                mtu: 0, address: endpoint.ipAddress, prefixLength: endpoint.prefixLength, gateway: endpoint.gateway,
+                bridge: "", hostName: joined.sourceName, peerName: "",
+                containerName: joined.destinationPrefix + String(index), mtu: 0,
+                address: endpoint.ipAddress, prefixLength: endpoint.prefixLength, gateway: endpoint.gateway,
                 macAddress: endpoint.macAddress)
             interface.movesLink = true
             interface.routes = joined.routes
             endpoint.interface = interface
-            spec.interfaces = [interface]
-            spec.joinNetworkNamespace = sandbox
-            record.endpoint = endpoint
-            try writeEtcFiles(record, address: endpoint.ipAddress, links: links)
+            return endpoint
         } catch {
-            if record.endpoint != nil {
-                record.endpoint = nil
-                await plugin.leave(network: network.id, endpoint: record.id)
-                try? await plugin.deleteEndpoint(network: network.id, endpoint: record.id)
-            }
-            spec.interfaces = []
-            spec.joinNetworkNamespace = nil
-            _ = berth_netns_remove(sandbox)
             await releasePluginAddress(network, address)
             throw error
         }
     }
 
-    /// At exit (or a failed start): the plugin's `Leave` and `DeleteEndpoint`, and the address goes back. A
-    /// plugin that fails is logged; the container's state moves on.
+    /// `Leave`, `DeleteEndpoint`, and the address goes back. A plugin that fails is logged: teardown moves on.
+    func releasePluginEndpoint(_ network: NetworkRecord, endpointID: String, address: String) async {
+        guard let plugins else { return }
+        let plugin = PluginNetworkDriver(name: network.driver, registry: plugins)
+        await plugin.leave(network: network.id, endpoint: endpointID)
+        do { try await plugin.deleteEndpoint(network: network.id, endpoint: endpointID) } catch {
+            logger.warning(
+                "network plugin did not delete an endpoint",
+                metadata: ["network": "\(network.name)", "endpoint": "\(endpointID)", LogKey.error: "\(error.message)"])
+        }
+        if let a = IPv4Address(address) { await releasePluginAddress(network, a) }
+    }
+
+    /// At start, for a container on plugin network `network`: its namespace made first (the `SandboxKey`), then
+    /// its endpoint (eth0, or the plugin's `DstPrefix`0) with the default route. On any failure nothing stays.
+    func attachPluginNetwork(_ record: inout ContainerRecord, spec: inout ShimSpec, network: NetworkRecord)
+        async throws(BerthError)
+    {
+        if !(try Self.requestedPorts(record)).isEmpty {
+            throw .invalidArgument(
+                "port publishing is not supported on plugin network \(network.name) (driver \(network.driver))")
+        }
+        let links = try linkHosts(record)
+        let sandbox = sandboxKey(record.id)
+        try makeSandbox(sandbox)
+        let endpoint: EndpointInfo
+        do {
+            endpoint = try await pluginEndpoint(
+                network, endpointID: record.id, requestedIP: record.requestedIP, mac: record.requestedMAC,
+                index: 0, sandboxKey: sandbox, offerInside: true)
+        } catch {
+            _ = berth_netns_remove(sandbox)
+            throw error
+        }
+        spec.interfaces = [endpoint.interface].compactMap { $0 }
+        spec.joinNetworkNamespace = sandbox
+        record.endpoint = endpoint
+        do { try writeEtcFiles(record, address: endpoint.ipAddress, links: links) } catch {
+            record.endpoint = nil
+            spec.interfaces = []
+            spec.joinNetworkNamespace = nil
+            await releasePluginEndpoint(network, endpointID: record.id, address: endpoint.ipAddress)
+            _ = berth_netns_remove(sandbox)
+            throw error
+        }
+    }
+
+    /// At exit (or a failed start): the endpoint goes, and the namespace's mount.
     func detachPluginNetwork(_ record: inout ContainerRecord, network: NetworkRecord) async {
         guard let endpoint = record.endpoint else { return }
         record.endpoint = nil
-        defer { _ = berth_netns_remove(sandboxKey(record.id)) }
-        guard let plugins else { return }
-        let plugin = PluginNetworkDriver(name: network.driver, registry: plugins)
-        await plugin.leave(network: network.id, endpoint: record.id)
-        do { try await plugin.deleteEndpoint(network: network.id, endpoint: record.id) } catch {
-            logger.warning(
-                "network plugin did not delete an endpoint",
-                metadata: ["network": "\(network.name)", "container": "\(record.id)", LogKey.error: "\(error.message)"])
-        }
-        if let address = IPv4Address(endpoint.ipAddress) { await releasePluginAddress(network, address) }
+        await releasePluginEndpoint(network, endpointID: record.id, address: endpoint.ipAddress)
+        _ = berth_netns_remove(sandboxKey(record.id))
     }
 
     /// Where a container's network namespace is bind-mounted while it runs on a plugin network.
@@ -265,16 +298,19 @@ extension ContainerService {
         for id in (try? FileSystem.list(dir)) ?? [] where records[id]?.isRunning != true {
             _ = berth_netns_remove("\(dir)/\(id)")
         }
-        for r in records.values where r.isRunning && r.endpoint != nil {
-            guard let network = pluginNetwork(for: r.networkMode), ipamPlugin(network) == nil,
-                let subnet = network.options["subnet"].flatMap({ IPv4Subnet($0) }),
-                let address = IPv4Address(r.endpoint?.ipAddress ?? "")
-            else { continue }
+        func hold(_ network: NetworkRecord?, _ address: String) {
+            guard let network, isPluginNetwork(network), ipamPlugin(network) == nil,
+                let subnet = network.options["subnet"].flatMap({ IPv4Subnet($0) }), let a = IPv4Address(address)
+            else { return }
             var addresses =
                 pluginAddresses[network.id]
                 ?? AddressAllocator(subnet: subnet, gateway: network.options["gateway"].flatMap { IPv4Address($0) })
-            try? addresses.reserve(address)
+            try? addresses.reserve(a)
             pluginAddresses[network.id] = addresses
+        }
+        for r in records.values where r.isRunning {
+            if let e = r.endpoint { hold(pluginNetwork(for: r.networkMode), e.ipAddress) }
+            for c in r.connections { if let e = c.endpoint { hold(networkRecords[c.networkID], e.ipAddress) } }
         }
     }
 }
