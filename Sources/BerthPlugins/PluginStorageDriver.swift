@@ -93,6 +93,11 @@ public final class PluginStorageDriver: StorageDriver {
         try saveParents()
     }
 
+    private func unrecord(_ id: String) throws(BerthError) {
+        state.withLock { _ = $0.parents.removeValue(forKey: id) }
+        try saveParents()
+    }
+
     /// Layer IDs, parents and duplicates are checked against the layers made through this driver, so the
     /// errors are Berth's whatever the plugin answers.
     private func checkNew(_ id: String, parent: String?) throws(BerthError) {
@@ -152,7 +157,7 @@ public final class PluginStorageDriver: StorageDriver {
             return try await mounts(for: id)
         } catch {
             _ = try? await call("Remove", Self.request(id))
-            state.withLock { _ = $0.parents.removeValue(forKey: id) }
+            try? unrecord(id)
             throw error
         }
     }
@@ -196,8 +201,7 @@ public final class PluginStorageDriver: StorageDriver {
         } catch {
             if await exists(id: id) { throw error }  // gone all the same: the plugin had lost it
         }
-        state.withLock { _ = $0.parents.removeValue(forKey: id) }
-        try saveParents()
+        try unrecord(id)
     }
 
     public func usage(id: String) async throws(BerthError) -> Int64 {
