@@ -109,13 +109,29 @@ public struct APIClient: Sendable {
         _ method: String, _ path: String, query: [(String, String)] = [], headers: [(String, String)] = [],
         body: [UInt8]? = nil
     ) throws(BerthError) -> Response {
+        try exchange(method, path, query: query, headers: headers, body: body, chunkedFrom: nil)
+    }
+
+    /// Like `call`, with the body read from `input` and sent chunked (a plugin's `ApplyDiff` tar).
+    public func call(
+        _ method: String, _ path: String, query: [(String, String)] = [], headers: [(String, String)] = [],
+        bodyFrom input: Int32
+    ) throws(BerthError) -> Response {
+        try exchange(method, path, query: query, headers: headers, body: nil, chunkedFrom: input)
+    }
+
+    private func exchange(
+        _ method: String, _ path: String, query: [(String, String)], headers: [(String, String)], body: [UInt8]?,
+        chunkedFrom input: Int32?
+    ) throws(BerthError) -> Response {
         let fd = try connect()
         defer { close(fd) }
         let conn = Connection(fd: fd)
         try conn.send(
             Self.requestBytes(
                 method: method, path: path, query: query, headers: headers + [("Connection", "close")], body: body,
-                prefix: pathPrefix))
+                chunked: input != nil, prefix: pathPrefix))
+        if let input { try Self.sendChunks(conn, from: input) }
         return try Self.readResponse(conn, method: method)
     }
 
@@ -196,22 +212,6 @@ public struct APIClient: Sendable {
             Self.requestBytes(method: method, path: path, query: query, headers: headers, body: nil, chunked: true))
         try Self.sendChunks(conn, from: input)
         try Self.readStreamed(conn, onChunk)
-    }
-
-    /// Like `call`, with the body read from `input` and sent chunked (a plugin's `ApplyDiff` tar).
-    public func call(
-        _ method: String, _ path: String, query: [(String, String)] = [], headers: [(String, String)] = [],
-        bodyFrom input: Int32
-    ) throws(BerthError) -> Response {
-        let fd = try connect()
-        defer { close(fd) }
-        let conn = Connection(fd: fd)
-        try conn.send(
-            Self.requestBytes(
-                method: method, path: path, query: query, headers: headers + [("Connection", "close")], body: nil,
-                chunked: true, prefix: pathPrefix))
-        try Self.sendChunks(conn, from: input)
-        return try Self.readResponse(conn, method: method)
     }
 
     /// `input` to its end as HTTP chunks, then the last chunk.

@@ -49,6 +49,17 @@ public enum ConfigFile {
         return value
     }
 
+    /// Whether `name` is a plugin the settings name: a program in `run`, or something in a plugin directory by
+    /// that name (a socket, `NAME/NAME.sock`, a spec or JSON file). A storage driver that is not built in must be one.
+    public static func hasPlugin(_ name: String, _ plugins: EngineConfiguration.Plugins) -> Bool {
+        if plugins.run[name] != nil { return true }
+        guard EngineConfiguration.Plugins.isValidName(name) else { return false }
+        return plugins.dirs.contains { dir in
+            let (sockets, specs) = EngineConfiguration.Plugins.candidatePaths(name, in: dir)
+            return (sockets + specs).contains(where: FileSystem.exists)
+        }
+    }
+
     /// "did you mean": the closest candidate within a third of the word's length (at least 1, at most 3 edits).
     public static func suggestion(for word: String, among candidates: [String]) -> String? {
         let limit = max(1, min(3, word.count / 3))
@@ -272,13 +283,7 @@ public enum ConfigFile {
                 }
             }
             let storage = c.storage.driver
-            if !choices.storageDrivers.contains(storage), c.plugins.run[storage] == nil,
-                !EngineConfiguration.Plugins.isValidName(storage)
-                    || !c.plugins.dirs.contains(where: { dir in
-                        let (sockets, specs) = EngineConfiguration.Plugins.candidatePaths(storage, in: dir)
-                        return (sockets + specs).contains(where: FileSystem.exists)
-                    })
-            {
+            if !choices.storageDrivers.contains(storage), !ConfigFile.hasPlugin(storage, c.plugins) {
                 _ = try choice(storage, ["storage", "driver"], among: choices.storageDrivers, what: "storage driver")
             }
             return c

@@ -148,9 +148,7 @@ struct Berthd: AsyncParsableCommand {
             engine = try ConfigFile.load(path: file, choices: choices)
             used = file
         }
-        if let d = overrides.storageDriver, !storageDrivers.contains(d), engine.plugins.run[d] == nil,
-            (try? PluginDiscovery.find(d, in: engine.plugins.dirs)) == nil
-        {
+        if let d = overrides.storageDriver, !storageDrivers.contains(d), !ConfigFile.hasPlugin(d, engine.plugins) {
             throw .invalidArgument(
                 "--storage-driver: unknown storage driver \"\(d)\"; available: \(storageDrivers.joined(separator: ", ")), or a storage plugin in \(engine.plugins.dirs.joined(separator: ", "))"
             )

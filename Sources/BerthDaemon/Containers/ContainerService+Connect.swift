@@ -37,7 +37,7 @@ extension ContainerService {
         if isAttached(record, to: network) {
             throw .forbidden("endpoint with name \(record.name) already exists in network \(network.name)")
         }
-        if !isPluginNetwork(network) { try await ensureUp(network) }
+        try await ensureUp(network)
         var c = ContainerRecord.Connection(networkID: network.id)
         c.aliases = config?["Aliases"]?.stringArray ?? []
         if let ip = config?["IPAMConfig"]?["IPv4Address"]?.stringValue, !ip.isEmpty {
@@ -50,23 +50,19 @@ extension ContainerService {
             let used = Set(record.connections.map(\.ifname) + (record.endpoint == nil ? [] : ["eth0"]))
             c.ifname = (0...64).map { "eth\($0)" }.first { !used.contains($0) } ?? "eth65"
             let routed = c.ifname == "eth0" && !network.isInternal
+            let endpoint: EndpointInfo
             if isPluginNetwork(network) {
-                c.endpoint = try await connectLive(record, network, &c, pid: record.pid, route: routed)
-                record.connections.append(c)
-                try save(record)
-                events.publish(
-                    type: "network", action: "connect", id: network.id,
-                    attributes: ["container": record.id, "name": network.name])
-                return
-            }
-            let endpoint = try await driver.createEndpoint(
-                network: network, endpointID: Self.connectionEndpointID(record.id, network.id),
-                requested: IPv4Address(c.requestedIP))
-            do {
-                try wireLive(endpoint, ifname: c.ifname, pid: record.pid, route: routed)
-            } catch {
-                driver.deleteEndpoint(network: network, endpointID: record.id, address: endpoint.ipAddress)
-                throw error
+                endpoint = try await connectLive(record, network, &c, pid: record.pid, route: routed)
+            } else {
+                endpoint = try await driver.createEndpoint(
+                    network: network, endpointID: Self.connectionEndpointID(record.id, network.id),
+                    requested: IPv4Address(c.requestedIP))
+                do {
+                    try wireLive(endpoint, ifname: c.ifname, pid: record.pid, route: routed)
+                } catch {
+                    driver.deleteEndpoint(network: network, endpointID: record.id, address: endpoint.ipAddress)
+                    throw error
+                }
             }
             c.endpoint = endpoint
             registerNames(record, on: network, endpoint: endpoint, aliases: c.aliases)
@@ -198,9 +194,12 @@ extension ContainerService {
         return endpoint
     }
 
+    /// The container's names on a user network's resolver (not the default bridge's, as in Docker; plugin
+    /// networks have none).
     func registerNames(_ record: ContainerRecord, on network: NetworkRecord, endpoint: EndpointInfo, aliases: [String])
     {
-        guard network.name != "bridge", let address = IPv4Address(endpoint.ipAddress) else { return }
+        guard network.name != "bridge", !isPluginNetwork(network), let address = IPv4Address(endpoint.ipAddress)
+        else { return }
         dns.add(
             network: network.id, containerID: record.id,
             names: [record.name, record.shortID, record.config["Hostname"]?.stringValue ?? ""] + aliases,

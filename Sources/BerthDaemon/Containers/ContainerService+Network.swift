@@ -57,9 +57,10 @@ extension ContainerService {
             isInternal: false, labels: [:])
     }
 
-    /// Sets a network's bridge up once per daemon run (idempotent in the driver).
+    /// Sets a network's bridge up once per daemon run (idempotent in the driver); a plugin's network is the
+    /// plugin's to keep.
     func ensureUp(_ r: NetworkRecord) async throws(BerthError) {
-        guard !networksUp.contains(r.id), let driver = bridgeDriver else { return }
+        guard r.driver == "bridge", !networksUp.contains(r.id), let driver = bridgeDriver else { return }
         try await driver.createNetwork(r)
         networksUp.insert(r.id)
         await startResolver(r)
@@ -83,8 +84,20 @@ extension ContainerService {
         return lock
     }
 
-    /// `requested` if nothing on the host overlaps it, else the first free block of the default pools.
-    func chooseSubnet(_ requested: IPv4Subnet?) throws(BerthError) -> IPv4Subnet {
+    /// The subnet (`requested` if nothing on the host overlaps it, else the first free block of the default
+    /// pools) and its gateway (`gateway`, checked to be a host of it, or its first address).
+    func chooseSubnet(_ requested: IPv4Subnet?, gateway: IPv4Address?) throws(BerthError) -> (
+        IPv4Subnet, IPv4Address
+    ) {
+        let subnet = try chooseSubnet(requested)
+        let gw = gateway ?? subnet.host(1) ?? subnet.network
+        guard subnet.contains(gw), gw != subnet.network, gw != subnet.last else {
+            throw .invalidArgument("no matching subnet for gateway \(gw)")
+        }
+        return (subnet, gw)
+    }
+
+    private func chooseSubnet(_ requested: IPv4Subnet?) throws(BerthError) -> IPv4Subnet {
         let used = usedSubnets()
         if let requested {
             if let other = used.first(where: { $0.overlaps(requested) }) {
@@ -109,11 +122,7 @@ extension ContainerService {
         guard let driver = bridgeDriver else { throw .notFound("network driver bridge not found") }
         let lock = Self.lockSubnets()
         defer { if lock >= 0 { close(lock) } }
-        let subnet = try chooseSubnet(requested)
-        let gw = gateway ?? subnet.host(1) ?? subnet.network
-        guard subnet.contains(gw), gw != subnet.network, gw != subnet.last else {
-            throw .invalidArgument("no matching subnet for gateway \(gw)")
-        }
+        let (subnet, gw) = try chooseSubnet(requested, gateway: gateway)
         let id = Identifier.random()
         let bridge = bridgeName ?? "br-" + id.prefix(12)
         if networkRecords.values.contains(where: { $0.options["bridge"] == bridge }) || HostNetwork.linkExists(bridge),

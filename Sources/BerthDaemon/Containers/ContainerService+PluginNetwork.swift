@@ -21,7 +21,7 @@ import Glibc
 extension ContainerService {
     var plugins: PluginRegistry? { volumes.plugins }
 
-    func isPluginNetwork(_ r: NetworkRecord) -> Bool { !["bridge", "host", "none"].contains(r.driver) }
+    func isPluginNetwork(_ r: NetworkRecord) -> Bool { !Self.builtinNetworks.contains(r.driver) }
 
     /// The plugin network a container's NetworkMode names.
     func pluginNetwork(for mode: String) -> NetworkRecord? {
@@ -59,11 +59,7 @@ extension ContainerService {
         let lock = Self.lockSubnets()
         defer { if lock >= 0 { close(lock) } }
         if ipamDriver.isEmpty || ipamDriver == "default" {
-            subnet = try chooseSubnet(requested)
-            gateway = requestedGateway ?? subnet.host(1) ?? subnet.network
-            guard subnet.contains(gateway), gateway != subnet.network, gateway != subnet.last else {
-                throw .invalidArgument("no matching subnet for gateway \(gateway)")
-            }
+            (subnet, gateway) = try chooseSubnet(requested, gateway: requestedGateway)
         } else {
             let ipam = PluginIpamDriver(name: ipamDriver, registry: plugins)
             do { try await ipam.activate() } catch  where error.code == .notFound {
@@ -146,9 +142,7 @@ extension ContainerService {
         if let (ipam, pool) = ipamPlugin(r) {
             return try await ipam.requestAddress(pool: pool, subnet: subnet, preferred: requested, gateway: false)
         }
-        var addresses =
-            pluginAddresses[r.id]
-            ?? AddressAllocator(subnet: subnet, gateway: r.options["gateway"].flatMap { IPv4Address($0) })
+        var addresses = pluginAddresses(r, subnet: subnet)
         let address: IPv4Address
         if let requested {
             try addresses.reserve(requested)
@@ -158,6 +152,12 @@ extension ContainerService {
         }
         pluginAddresses[r.id] = addresses
         return address
+    }
+
+    /// The addresses of plugin network `r` with Berth's IPAM, as taken so far (the gateway's from the start).
+    func pluginAddresses(_ r: NetworkRecord, subnet: IPv4Subnet) -> AddressAllocator {
+        pluginAddresses[r.id]
+            ?? AddressAllocator(subnet: subnet, gateway: r.options["gateway"].flatMap { IPv4Address($0) })
     }
 
     func releasePluginAddress(_ r: NetworkRecord, _ address: IPv4Address) async {
@@ -302,9 +302,7 @@ extension ContainerService {
             guard let network, isPluginNetwork(network), ipamPlugin(network) == nil,
                 let subnet = network.options["subnet"].flatMap({ IPv4Subnet($0) }), let a = IPv4Address(address)
             else { return }
-            var addresses =
-                pluginAddresses[network.id]
-                ?? AddressAllocator(subnet: subnet, gateway: network.options["gateway"].flatMap { IPv4Address($0) })
+            var addresses = pluginAddresses(network, subnet: subnet)
             try? addresses.reserve(a)
             pluginAddresses[network.id] = addresses
         }
