@@ -63,7 +63,7 @@ def link_exists(name):
 # Links, addresses and routes are made by speaking rtnetlink directly: starting `ip` would take longer (3 to 8 ms
 # a call) than all the kernel's work (about 1 ms). The numbers are from <linux/netlink.h>, <linux/rtnetlink.h>,
 # <linux/if_link.h>, <linux/veth.h> and <linux/if_addr.h>.
-NLM_F_REQUEST, NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE = 0x1, 0x4, 0x200, 0x400
+NLM_F_REQUEST, NLM_F_ACK, NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE = 0x1, 0x4, 0x100, 0x200, 0x400
 NLMSG_ERROR, RTM_NEWLINK, RTM_DELLINK, RTM_NEWADDR, RTM_NEWROUTE = 2, 16, 17, 20, 24
 IFLA_IFNAME, IFLA_MTU, IFLA_LINKINFO, IFLA_INFO_KIND, IFLA_INFO_DATA, VETH_INFO_PEER = 3, 4, 18, 1, 2, 1
 IFLA_NET_NS_FD = 28
@@ -131,7 +131,9 @@ def make_veth(host, peer, mtu, gateway, address, sandbox_fd=None):
                         RTN_UNICAST, 0)
     netlink(("adding %s/32 to %s" % (gateway, host), RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL,
              ifaddrmsg + rtattr(IFA_LOCAL, gw) + rtattr(IFA_ADDRESS, gw)),
-            ("adding the route to %s/32 through %s" % (address, host), RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL,
+            # Replacing: the address may have been handed out again while the pair of the endpoint that had it
+            # is still being deleted in the background (its route goes with it, not this one).
+            ("adding the route to %s/32 through %s" % (address, host), RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE,
              rtmsg + rtattr(RTA_DST, dst) + rtattr(RTA_OIF, index)))
 
 
