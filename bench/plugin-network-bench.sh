@@ -50,6 +50,43 @@ for name in order[1:]:
 PY
 $berth network rm pbench-net pbench-ipam pbench-move >/dev/null
 
+# Reference: Debian's dockerd 20.10 (when installed) with the same plugin, which it finds in /run/docker/plugins
+# (not configurable): `docker run --rm` on a network of it against `--network none` (this dockerd runs with no
+# bridge). Docker makes no in-sandbox offer, so the plugin's link is moved in, as the protocol has it.
+bench_dockerd
+dplug=/run/docker/plugins/berthbench-veth.sock
+if [ -n "$docker_sock" ] && [ ! -e "$dplug" ]; then
+  mkdir -p /run/docker/plugins
+  python3 plugins/net-veth/berth-net-veth.py --socket "$dplug" --state-dir "$work/vethdocker" 2>"$work/vethdocker.log" &
+  dplug_pid=$!
+  trap 'kill $plugin_pid $move_pid $dplug_pid 2>/dev/null; wait $plugin_pid $move_pid $dplug_pid 2>/dev/null || true; rm -f "$dplug"; bench_cleanup; rm -rf "$plugdir"' EXIT
+  for _ in $(seq 100); do [ -S "$dplug" ] && break; sleep 0.05; done
+  dk="docker -H unix://$docker_sock"
+  $dk import "$work/busybox.tar" busybox:latest >/dev/null
+  $dk network create -d berthbench-veth --subnet 10.213.99.0/24 dbench-net >/dev/null
+  python3 - "$runs" "$blocks" "$docker_sock" <<'PY' | tee -a "$work/out.txt"
+import statistics, subprocess, sys, time
+runs, blocks, sock = max(5, int(sys.argv[1]) // 3), max(2, int(sys.argv[2]) // 2), sys.argv[3]
+base = ["docker", "-H", "unix://" + sock, "run", "--rm", "--network"]
+cases = {"none": "none", "plugin (link moved in)": "dbench-net"}
+times = {k: [] for k in cases}
+for b in range(blocks):
+    for name in (list(cases) if b % 2 == 0 else list(reversed(cases))):
+        cmd = base + [cases[name], "busybox", "true"]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        for _ in range(runs):
+            s = time.perf_counter()
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            times[name].append((time.perf_counter() - s) * 1000)
+for name, t in times.items():
+    print(f"dockerd 20.10 docker run --rm on {name}: min {min(t):.1f} ms, median {statistics.median(t):.1f} ms ({len(t)} runs)")
+print(f"dockerd: plugin (link moved in) adds over none: {statistics.median(times['plugin (link moved in)']) - statistics.median(times['none']):+.2f} ms")
+PY
+  $dk network rm dbench-net >/dev/null
+else
+  echo "dockerd: not measured (docker.io not installed, or $dplug in use)" | tee -a "$work/out.txt"
+fi
+
 {
   echo "# Plugin network benchmark"
   echo
@@ -67,4 +104,6 @@ $berth network rm pbench-net pbench-ipam pbench-move >/dev/null
   echo "container's end of its veth inside that namespace: net-veth takes the offer, so nothing is moved. The last"
   echo "case is the plugin declining it (--host-links), as every plugin written for Docker does: berthd then moves"
   echo "the link into the namespace, and the kernel's move (an RCU wait) costs some 20 ms on this machine."
+  echo "The dockerd lines are the reference: Debian's dockerd 20.10 (overlay2, run with no bridge, so against"
+  echo "--network none) with the same plugin, whose link it moves in as the protocol has it."
 } >bench/RESULTS-plugins.md
