@@ -232,6 +232,11 @@ int berth_net_attach_veth(const struct berth_veth_config *c, char *err, size_t e
     int target = open(path, O_RDONLY | O_CLOEXEC);
     if (target < 0) return fail(err, err_len, "open the container's network namespace", -errno);
     int rc = berth_nl_veth_add_into(c->host_name, c->container_name, c->mtu, target, c->has_mac ? c->mac : NULL);
+    if (rc == -EEXIST && berth_nl_link_del(c->host_name) == 0) {
+        // The host end of this endpoint's previous pair: its container stopped, but the kernel tears a network
+        // namespace (and the pair in it) down asynchronously, so a quick restart can find it still there.
+        rc = berth_nl_veth_add_into(c->host_name, c->container_name, c->mtu, target, c->has_mac ? c->mac : NULL);
+    }
     close(target);
     if (rc < 0) return fail(err, err_len, "create the veth pair", rc);
     struct berth_link_settings host = {.up = 1, .master = c->bridge, .netns_fd = -1};
